@@ -1,0 +1,51 @@
+"""The ``surrogate`` command. Each subcommand is thin: parse, call the public API, print."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+
+def _space(args) -> int:
+    import numpy as np
+
+    from . import nb201
+
+    cells = nb201.all_cells()
+    params, flops = nb201.macro_cost(cells)
+    print(f"NAS-Bench-201 space: {len(cells):,} cells over {nb201.OPS}")
+    print(f"  unique up to isomorphism (NB-201 rule): {len({c.canonical() for c in cells}):,}")
+    print(f"  unique dropping zero terms:             {len({c.canonical(drop_zero=True) for c in cells}):,}")
+    print(f"  degenerate (no input-output path):      {sum(c.is_degenerate for c in cells):,}")
+    print(f"  parameters (C=16, N=5, CIFAR-10): {params.min() / 1e6:.3f} M to {params.max() / 1e6:.3f} M, "
+          f"median {np.median(params) / 1e6:.3f} M")
+    print(f"  multiply-adds at 32x32:           {flops.min() / 1e6:.2f} M to {flops.max() / 1e6:.2f} M")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="surrogate",
+        description="Predict analog (AIMC) accuracy and drift degradation of NAS cells.",
+    )
+    parser.add_argument("--version", action="version", version=f"surrogate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("space", help="summarise a search space")
+    p.add_argument("name", nargs="?", default="nb201", choices=["nb201"])
+    p.set_defaults(func=_space)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"surrogate: error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,177 @@
+"""Encodings of cells for the models: a graph for the GNN and a feature matrix for trees.
+
+Both work for any DAG cell over :data:`~surrogate.cells.OPS`. The feature layout is fixed by
+a :class:`FeatureSpec`, saved with a model, so a model fitted on NB-201 cells still gets a
+matrix of the right width for a larger cell (positions it has never seen become NaN, which
+XGBoost treats as missing).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .cells import OPS, Cell, as_cell
+from .nb201 import macro_cost
+
+__all__ = ["FeatureSpec", "features", "to_graph", "to_graphs", "live_edges"]
+
+_TOKENS = tuple(op for op in OPS if op != "none")  # ops that pass a signal on
+_NODE_ROLES = 3  # input, intermediate, output
+
+
+def live_edges(cell: Cell) -> tuple[bool, ...]:
+    """For each edge: whether it lies on a path of non-``none`` edges from input to output."""
+    fwd, bwd = {0}, {cell.num_nodes - 1}
+    for s, d, op in cell.edges:
+        if op != "none" and s in fwd:
+            fwd.add(d)
+    for s, d, op in reversed(cell.edges):
+        if op != "none" and d in bwd:
+            bwd.add(s)
+    return tuple(op != "none" and s in fwd and d in bwd for s, d, op in cell.edges)
+
+
+def _paths(cell: Cell) -> list[tuple[str, ...]]:
+    """Every input-to-output path of non-``none`` edges, as its sequence of ops."""
+    by_src: dict[int, list[tuple[int, str]]] = {}
+    for s, d, op in cell.edges:
+        if op != "none":
+            by_src.setdefault(s, []).append((d, op))
+    out, found = cell.num_nodes - 1, []
+
+    def walk(node, seq):
+        if node == out:
+            found.append(seq)
+            return
+        for d, op in by_src.get(node, ()):
+            walk(d, seq + (op,))
+
+    walk(0, ())
+    return found
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Layout of the tree-model feature matrix.
+
+    Attributes:
+        max_nodes: cells up to this many nodes get a one-hot block per node pair ``(i, j)``;
+            larger cells get NaN there (XGBoost's missing value).
+        max_path_len: input-output paths up to this length are counted per op sequence
+            (the path encoding of White et al., 2021); longer ones add to ``paths_longer``.
+        width, depth, input_size: macro network for the ``params`` / ``flops`` columns.
+    """
+
+    max_nodes: int = 4
+    max_path_len: int = 3
+    width: int = 16
+    depth: int = 5
+    input_size: int = 32
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        return [(i, j) for j in range(1, self.max_nodes) for i in range(j)]
+
+    @property
+    def paths(self) -> list[tuple[str, ...]]:
+        return [p for n in range(1, self.max_path_len + 1) for p in itertools.product(_TOKENS, repeat=n)]
+
+    @property
+    def names(self) -> list[str]:
+        onehot = [f"edge{i}{j}={op}" for i, j in self.pairs for op in OPS]
+        paths = ["path=" + ">".join(p) for p in self.paths]
+        counts = [f"n_{op}" for op in OPS] + [f"live_{op}" for op in _TOKENS]
+        extra = ["num_nodes", "num_edges", "paths_total", "paths_longer", "depth_min",
+                 "depth_max", "degenerate", "log_params", "log_flops"]
+        return onehot + paths + counts + extra
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def features(cells: Iterable, spec: FeatureSpec = FeatureSpec()) -> np.ndarray:
+    """Feature matrix of shape ``(len(cells), len(spec.names))``, float32."""
+    cells = [as_cell(c) for c in cells]
+    rows = np.stack([_row(c, spec) for c in cells]) if cells else np.zeros((0, len(spec.names)))
+    params, flops = macro_cost(cells, spec.width, spec.depth, spec.input_size)
+    rows[:, -2] = np.log(params)
+    rows[:, -1] = np.log(flops)
+    return rows.astype(np.float32)
+
+
+@lru_cache(maxsize=65536)
+def _row(cell: Cell, spec: FeatureSpec) -> np.ndarray:
+    pairs = spec.pairs
+    onehot = np.zeros((len(pairs), len(OPS)))
+    if cell.num_nodes > spec.max_nodes:
+        onehot[:] = np.nan
+    else:
+        # node pairs of a smaller cell are absent edges (all-zero rows); the output is
+        # aligned to the last node of the spec, so a 3-node cell reads as a 4-node one
+        # whose node 2 is skipped
+        shift = spec.max_nodes - cell.num_nodes
+        index = {p: k for k, p in enumerate(pairs)}
+        for s, d, op in cell.edges:
+            d2 = d + shift if d == cell.num_nodes - 1 else d
+            onehot[index[(s, d2)], OPS.index(op)] = 1
+    paths = _paths(cell)
+    path_index = {p: k for k, p in enumerate(spec.paths)}
+    path_counts = np.zeros(len(path_index))
+    longer = 0
+    for p in paths:
+        if p in path_index:
+            path_counts[path_index[p]] += 1
+        else:
+            longer += 1
+    live = live_edges(cell)
+    n_ops = [sum(op == o for op in cell.ops) for o in OPS]
+    n_live = [sum(op == o and lv for op, lv in zip(cell.ops, live)) for o in _TOKENS]
+    lengths = [len(p) for p in paths] or [0]
+    extra = [cell.num_nodes, len(cell.edges), len(paths), longer, min(lengths), max(lengths),
+             float(cell.is_degenerate), 0.0, 0.0]
+    row = np.concatenate([onehot.ravel(), path_counts, n_ops, n_live, extra])
+    row.setflags(write=False)
+    return row
+
+
+def to_graph(cell):
+    """A torch-geometric ``Data`` for one cell.
+
+    Fields:
+        x: ``[num_nodes, 3]`` one-hot node role (input, intermediate, output).
+        edge_index: ``[2, num_edges]`` source and target of each edge (``src < dst``).
+        edge_attr: ``[num_edges, 5]`` one-hot op over :data:`~surrogate.cells.OPS`.
+        live: ``[num_edges]`` whether the edge carries signal from input to output.
+    """
+    import torch
+    from torch_geometric.data import Data
+
+    cell = as_cell(cell)
+    n = cell.num_nodes
+    role = torch.ones(n, dtype=torch.long)
+    role[0], role[-1] = 0, 2
+    edges = cell.edges
+    edge_index = torch.tensor([[s for s, _, _ in edges], [d for _, d, _ in edges]], dtype=torch.long)
+    op = torch.tensor([OPS.index(o) for _, _, o in edges], dtype=torch.long)
+    return Data(
+        x=torch.nn.functional.one_hot(role, _NODE_ROLES).float(),
+        edge_index=edge_index,
+        edge_attr=torch.nn.functional.one_hot(op, len(OPS)).float(),
+        live=torch.tensor(live_edges(cell)),
+        num_nodes=n,
+    )
+
+
+def to_graphs(cells: Sequence) -> list:
+    """:func:`to_graph` for many cells (each distinct cell is built once)."""
+    return [_graph_cached(as_cell(c)) for c in cells]
+
+
+@lru_cache(maxsize=65536)
+def _graph_cached(cell: Cell):
+    return to_graph(cell)
