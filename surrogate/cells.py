@@ -38,6 +38,8 @@ class Cell:
     __slots__ = ("_num_nodes", "_edges", "_hash")
 
     def __init__(self, num_nodes: int, edges: Iterable[Sequence]):
+        if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 2:
+            raise ValueError(f"num_nodes must be an integer >= 2 (input and output), got {num_nodes!r}")
         edges = tuple(_check_edge(e, num_nodes) for e in edges)
         _check_graph(num_nodes, edges)
         self._num_nodes = int(num_nodes)
@@ -208,8 +210,6 @@ def as_cell(arch: Arch) -> Cell:
 
 # ---------------------------------------------------------------------- validation
 def _check_edge(edge, num_nodes):
-    if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 2:
-        raise ValueError(f"num_nodes must be an integer >= 2 (input and output), got {num_nodes!r}")
     try:
         src, dst, op = edge
     except (TypeError, ValueError):
