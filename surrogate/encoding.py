@@ -18,7 +18,7 @@ import numpy as np
 from .cells import OPS, Cell, as_cell
 from .nb201 import macro_cost
 
-__all__ = ["FeatureSpec", "features", "to_graph", "to_graphs", "live_edges"]
+__all__ = ["FeatureSpec", "features", "to_graph", "to_graphs", "collate", "live_edges", "levels"]
 
 _TOKENS = tuple(op for op in OPS if op != "none")  # ops that pass a signal on
 _NODE_ROLES = 3  # input, intermediate, output
@@ -34,6 +34,14 @@ def live_edges(cell: Cell) -> tuple[bool, ...]:
         if op != "none" and d in bwd:
             bwd.add(s)
     return tuple(op != "none" and s in fwd and d in bwd for s, d, op in cell.edges)
+
+
+def levels(cell: Cell) -> tuple[int, ...]:
+    """Per node, the length of the longest path from the input: the order a DAG encoder runs in."""
+    level = [0] * cell.num_nodes
+    for s, d, _ in cell.edges:  # sorted by dst with src < dst: sources are final when read
+        level[d] = max(level[d], level[s] + 1)
+    return tuple(level)
 
 
 def _paths(cell: Cell) -> list[tuple[str, ...]]:
@@ -146,32 +154,69 @@ def to_graph(cell):
         x: ``[num_nodes, 3]`` one-hot node role (input, intermediate, output).
         edge_index: ``[2, num_edges]`` source and target of each edge (``src < dst``).
         edge_attr: ``[num_edges, 5]`` one-hot op over :data:`~surrogate.cells.OPS`.
+        op: ``[num_edges]`` op index (the argmax of ``edge_attr``).
+        level: ``[num_nodes]`` longest-path distance from the input (see :func:`levels`).
         live: ``[num_edges]`` whether the edge carries signal from input to output.
     """
     import torch
     from torch_geometric.data import Data
 
-    cell = as_cell(cell)
-    n = cell.num_nodes
-    role = torch.ones(n, dtype=torch.long)
-    role[0], role[-1] = 0, 2
-    edges = cell.edges
-    edge_index = torch.tensor([[s for s, _, _ in edges], [d for _, d, _ in edges]], dtype=torch.long)
-    op = torch.tensor([OPS.index(o) for _, _, o in edges], dtype=torch.long)
+    a = _arrays(as_cell(cell))
     return Data(
-        x=torch.nn.functional.one_hot(role, _NODE_ROLES).float(),
-        edge_index=edge_index,
-        edge_attr=torch.nn.functional.one_hot(op, len(OPS)).float(),
-        live=torch.tensor(live_edges(cell)),
-        num_nodes=n,
+        x=torch.from_numpy(np.eye(_NODE_ROLES, dtype=np.float32)[a["role"]]),
+        edge_index=torch.from_numpy(np.stack([a["src"], a["dst"]])),
+        edge_attr=torch.from_numpy(np.eye(len(OPS), dtype=np.float32)[a["op"]]),
+        op=torch.from_numpy(a["op"]),
+        level=torch.from_numpy(a["level"]),
+        live=torch.from_numpy(a["live"]),
+        num_nodes=len(a["role"]),
     )
 
 
 def to_graphs(cells: Sequence) -> list:
-    """:func:`to_graph` for many cells (each distinct cell is built once)."""
-    return [_graph_cached(as_cell(c)) for c in cells]
+    """:func:`to_graph` for many cells."""
+    return [to_graph(c) for c in cells]
+
+
+def collate(cells: Sequence):
+    """A torch-geometric ``Batch`` of many cells, built from cached arrays in one pass.
+
+    Equal to ``Batch.from_data_list(to_graphs(cells))`` (the tests hold them together) but
+    about fifty times faster, which matters when a search loop scores the whole space.
+    """
+    import torch
+    from torch_geometric.data import Batch
+
+    arrays = [_arrays(as_cell(c)) for c in cells]
+    n_nodes = np.array([len(a["role"]) for a in arrays], dtype=np.int64)
+    n_edges = np.array([len(a["op"]) for a in arrays], dtype=np.int64)
+    ptr = np.concatenate([[0], np.cumsum(n_nodes)])
+    offset = np.repeat(ptr[:-1], n_edges)
+    cat = {k: np.concatenate([a[k] for a in arrays]) for k in ("role", "src", "dst", "op", "level", "live")}
+    edge_index = np.stack([cat["src"] + offset, cat["dst"] + offset])
+    batch = Batch(
+        x=torch.from_numpy(np.eye(_NODE_ROLES, dtype=np.float32)[cat["role"]]),
+        edge_index=torch.from_numpy(edge_index),
+        edge_attr=torch.from_numpy(np.eye(len(OPS), dtype=np.float32)[cat["op"]]),
+        op=torch.from_numpy(cat["op"]),
+        level=torch.from_numpy(cat["level"]),
+        live=torch.from_numpy(cat["live"]),
+        batch=torch.from_numpy(np.repeat(np.arange(len(arrays)), n_nodes)),
+        ptr=torch.from_numpy(ptr),
+    )
+    batch._num_graphs = len(arrays)
+    return batch
 
 
 @lru_cache(maxsize=65536)
-def _graph_cached(cell: Cell):
-    return to_graph(cell)
+def _arrays(cell: Cell) -> dict[str, np.ndarray]:
+    role = np.ones(cell.num_nodes, dtype=np.int64)
+    role[0], role[-1] = 0, 2
+    return {
+        "role": role,
+        "src": np.array([s for s, _, _ in cell.edges], dtype=np.int64),
+        "dst": np.array([d for _, d, _ in cell.edges], dtype=np.int64),
+        "op": np.array([OPS.index(o) for _, _, o in cell.edges], dtype=np.int64),
+        "level": np.array(levels(cell), dtype=np.int64),
+        "live": np.array(live_edges(cell), dtype=bool),
+    }

@@ -1,0 +1,52 @@
+"""The learning problem every member shares: cells x trainings x times -> accuracy.
+
+Members learn all times and both trainings together; this module turns a ground-truth
+table into that tensor and checks the arguments a user passes at prediction time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TRAININGS: tuple[str, ...] = ("standard", "hwa")
+
+
+def targets(gt):
+    """``(cells, times, Y)`` from a GroundTruth; ``Y[i, k, j]`` is the mean accuracy (percent,
+    averaged over seeds) of cell ``i`` under training ``TRAININGS[k]`` at ``times[j]``, NaN if absent."""
+    from ..cells import Cell
+
+    frame = gt.to_frame()
+    unknown = set(frame["training"]) - set(TRAININGS)
+    if unknown:
+        raise ValueError(f"unknown training values {sorted(unknown)}; accepted: {TRAININGS}")
+    table = frame.pivot_table(index="cell", columns=["training", "t_inference"], values="accuracy", aggfunc="mean")
+    times = np.array(sorted(frame["t_inference"].unique()), dtype=float)
+    cols = [(tr, t) for tr in TRAININGS for t in times]
+    table = table.reindex(columns=cols)
+    Y = table.to_numpy(dtype=float).reshape(len(table), len(TRAININGS), len(times))
+    cells = [Cell.from_str(s) for s in table.index]
+    return cells, times, Y
+
+
+def check_times(t_inference) -> tuple[np.ndarray, bool]:
+    """Validate times (seconds > 0, finite); returns a 1-D array and whether a scalar was given."""
+    t = np.asarray(t_inference, dtype=float)
+    scalar = t.ndim == 0
+    t = np.atleast_1d(t)
+    if t.ndim != 1 or t.size == 0:
+        raise ValueError(f"t_inference must be a positive number or a 1-D sequence of them, got shape {t.shape}")
+    if not np.isfinite(t).all() or (t <= 0).any():
+        raise ValueError(
+            f"t_inference must be finite seconds > 0 since programming, got {t_inference!r}"
+        )
+    return t, scalar
+
+
+def check_training(training: str) -> int:
+    if training not in TRAININGS:
+        raise ValueError(
+            f"training must be one of {TRAININGS} ('hwa': hardware-aware fine-tuned; 'standard': "
+            f"trained digitally, then programmed), got {training!r}"
+        )
+    return TRAININGS.index(training)

@@ -1,0 +1,341 @@
+"""`Surrogate`: an ensemble of GNNs and XGBoost models with a calibrated uncertainty.
+
+Members are fitted by K-fold cross-fitting: the member of fold k never sees the cells of fold
+k, so every training cell gets an out-of-fold (OOF) prediction. Those OOF predictions, and
+nothing that saw their labels, set the mix of GNN and XGBoost, the noise level per
+(training, time) and the interval width; they also give the cross-validated metrics stored
+with the model. The K members of each kind are the ensemble used at prediction time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..cells import Cell, as_cell
+from ..encoding import FeatureSpec, collate
+from ..metrics import score
+from ._targets import TRAININGS, check_times, check_training, targets
+from .gnn import GNNRegressor
+from .prediction import Prediction
+from .xgb import XGBRegressor
+
+__all__ = ["Surrogate"]
+
+_KINDS = {"gnn": GNNRegressor, "xgb": XGBRegressor}
+_LEVELS = np.round(np.arange(0.50, 0.995, 0.01), 2)  # levels whose interval factor is stored
+FORMAT_VERSION = 1
+
+
+class Surrogate:
+    """Predicts analog accuracy of cells over drift time, with an uncertainty.
+
+    Args:
+        members: which model kinds to ensemble: ``("gnn", "xgb")``, or one of them alone.
+        n_folds: folds of the cross-fitting; also the number of members of each kind.
+        gnn_params, xgb_params: settings passed to :class:`GNNRegressor` / :class:`XGBRegressor`.
+        random_state: seeds folds and members.
+        progress: show a progress bar while fitting.
+    """
+
+    def __init__(self, members: Sequence[str] = ("gnn", "xgb"), n_folds: int = 5, gnn_params: dict | None = None,
+                 xgb_params: dict | None = None, random_state: int = 0, progress: bool = True):
+        self.members = members
+        self.n_folds = n_folds
+        self.gnn_params = gnn_params
+        self.xgb_params = xgb_params
+        self.random_state = random_state
+        self.progress = progress
+
+    # ------------------------------------------------------------------ fit
+    def _check_params(self):
+        members = tuple(self.members)
+        if not members or any(m not in _KINDS for m in members) or len(set(members)) != len(members):
+            raise ValueError(f"members must be distinct names among {tuple(_KINDS)}, got {self.members!r}")
+        if not isinstance(self.n_folds, int) or self.n_folds < 2:
+            raise ValueError(f"n_folds must be an integer >= 2, got {self.n_folds!r}")
+        return members
+
+    def _new_member(self, kind, seed):
+        params = dict((self.gnn_params if kind == "gnn" else self.xgb_params) or {})
+        params["random_state"] = seed
+        return _KINDS[kind](**params)
+
+    def fit(self, ground_truth) -> "Surrogate":
+        """Fit on a ``GroundTruth`` (one profile); returns ``self``."""
+        from sklearn.model_selection import KFold
+        from tqdm.auto import tqdm
+
+        members = self._check_params()
+        cells, times, Y = targets(ground_truth)
+        if len(cells) < 2 * self.n_folds:
+            raise ValueError(f"need at least {2 * self.n_folds} cells to fit with n_folds={self.n_folds}, "
+                             f"got {len(cells)}")
+        degenerate = np.array([c.is_degenerate for c in cells])
+        self.profile_ = dict(ground_truth.profile)
+        self.profile_hash_ = ground_truth.profile_hash
+        self.ground_truth_hash_ = _hash_targets(cells, times, Y)
+        self.times_ = times
+        self.chance_ = _chance(self.profile_, Y[degenerate])
+        self.n_cells_ = len(cells)
+
+        folds = list(KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(cells))
+        oof = {m: np.full_like(Y, np.nan) for m in members}
+        self.members_ = {m: [] for m in members}
+        bar = tqdm(total=len(folds) * len(members), desc="fitting", unit="model", disable=not self.progress)
+        for k, (train, held) in enumerate(folds):
+            for m in members:
+                bar.set_postfix_str(f"{m} fold {k + 1}/{len(folds)}")
+                model = self._new_member(m, self.random_state + k)
+                model.fit([cells[i] for i in train], times, Y[train])
+                oof[m][held] = model.predict([cells[i] for i in held], times)
+                self.members_[m].append(model)
+                bar.update()
+        bar.close()
+
+        live = ~degenerate
+        self.weights_ = _mix_weights({m: p[live] for m, p in oof.items()}, Y[live])
+        combined = sum(self.weights_[m][None, :, None] * oof[m] for m in members)
+        # noise per (training, time): OOF error not already explained by member disagreement
+        spread = self._raw(cells, times)[1]
+        resid = (Y - combined)[live]
+        mse = np.nanmean(resid**2, axis=0)
+        self.sigma_ = np.sqrt(np.maximum(mse - np.nanmean(spread[live], axis=0), 0.05 * mse))
+        z = np.abs(resid) / np.sqrt(self.sigma_**2 + spread[live])
+        self.z_ = np.nanquantile(z, _LEVELS, axis=0)  # [levels, training, time]
+        combined[degenerate] = self.chance_
+        self.metrics_ = {"cv": _metrics(combined, Y, self._interval(combined, np.sqrt(self.sigma_**2 + spread), 0.9)),
+                         "n_cells": len(cells), "n_folds": self.n_folds}
+        return self
+
+    # ------------------------------------------------------------------ predict
+    def _raw(self, cells, times):
+        """Ensemble mean and disagreement variance, ``[n, 2, nt]`` each (no degenerate override)."""
+        means, vars_ = {}, {}
+        batch = collate(cells) if "gnn" in self.members_ else None
+        X = XGBRegressor(**self.members_["xgb"][0].get_params())._cell_features(cells) if "xgb" in self.members_ else None
+        for m, models in self.members_.items():
+            P = np.stack([mod.predict(cells, times, batch=batch) if m == "gnn" else mod.predict(cells, times, X=X)
+                          for mod in models])
+            means[m], vars_[m] = P.mean(0), P.var(0)
+        mean = sum(self.weights_[m][None, :, None] * means[m] for m in means)
+        var = sum(self.weights_[m][None, :, None] * (vars_[m] + (means[m] - mean) ** 2) for m in means)
+        return mean, var
+
+    def _interval(self, mean, std, level):
+        z = np.stack([[np.interp(level, _LEVELS, self.z_[:, k, j]) for j in range(self.z_.shape[2])]
+                      for k in range(self.z_.shape[1])])  # [training, fitted time]
+        return np.clip(mean - z * std, 0, 100), np.clip(mean + z * std, 0, 100)
+
+    def predict(self, archs, t_inference, training: str = "hwa", level: float = 0.9) -> Prediction:
+        """Predicted accuracy after ``t_inference`` seconds of drift.
+
+        Args:
+            archs: one architecture or a sequence of them (``Cell``, NB-201 string, or
+                AnalogNAS-Bench tuple).
+            t_inference: seconds since programming, scalar or 1-D.
+            training: ``"hwa"`` (hardware-aware fine-tuned) or ``"standard"``.
+            level: coverage of the ``[lower, upper]`` interval.
+
+        Returns:
+            A :class:`Prediction` with arrays ``(len(archs), len(t))``, or floats for one
+            architecture and a scalar time.
+        """
+        self._check_fitted()
+        k = check_training(training)
+        t, scalar_t = check_times(t_inference)
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        cells, single = _as_cells(archs)
+        lo, hi = self.times_[0], self.times_[-1]
+        outside = np.maximum(np.log10(lo / t), np.log10(t / hi)).clip(min=0)
+        if outside.any():
+            warnings.warn(f"t_inference outside the fitted range [{lo:g}, {hi:g}] s: extrapolating, "
+                          "with a wider interval", stacklevel=2)
+        grid = np.concatenate([[self.t_ref_], t])
+        mean, var = self._raw(cells, grid)
+        mean, var = mean[:, k], var[:, k]
+        log_fit = np.log10(self.times_)
+        sigma = np.interp(np.log10(grid), log_fit, self.sigma_[k])
+        std = np.sqrt(sigma**2 + var) * (1 + 0.5 * np.concatenate([[0], outside]))
+        zk = np.array([np.interp(level, _LEVELS, self.z_[:, k, j]) for j in range(len(self.times_))])
+        z = np.interp(np.log10(grid), log_fit, zk)
+        deg = np.array([c.is_degenerate for c in cells])
+        mean[deg], std[deg] = self.chance_, 0.0
+        accuracy, std = mean[:, 1:], std[:, 1:]
+        out = {
+            "accuracy": accuracy, "std": std,
+            "lower": np.clip(accuracy - z[1:] * std, 0, 100), "upper": np.clip(accuracy + z[1:] * std, 0, 100),
+            "degradation": np.maximum(mean[:, :1] - accuracy, 0.0),
+        }
+        if single and scalar_t:
+            out = {key: float(v[0, 0]) for key, v in out.items()}
+        elif single:
+            out = {key: v[0] for key, v in out.items()}
+        elif scalar_t:
+            out = {key: v[:, 0] for key, v in out.items()}
+        return Prediction(**out, t_inference=float(t[0]) if scalar_t else t, training=training, level=level,
+                          t_ref=float(self.t_ref_))
+
+    def rank(self, archs, t_inference, training: str = "hwa") -> np.ndarray:
+        """Indices of ``archs``, best predicted accuracy first."""
+        t, scalar = check_times(t_inference)
+        if not scalar and t.size != 1:
+            raise ValueError("rank takes one t_inference; rank each time separately")
+        cells, _ = _as_cells(archs)
+        acc = np.atleast_1d(self.predict(cells, float(t[0]), training=training).accuracy)
+        return np.argsort(-acc, kind="stable")
+
+    @property
+    def t_ref_(self) -> float:
+        """The reference time of ``degradation``: the earliest fitted time (60 s for AnalogNAS-Bench)."""
+        return float(self.times_[0])
+
+    def _check_fitted(self):
+        if not hasattr(self, "members_"):
+            raise RuntimeError("this Surrogate is not fitted yet: call fit(ground_truth) or surrogate.load(...)")
+
+    def __repr__(self):
+        fitted = f", fitted on {self.n_cells_} cells of {self.profile_.get('name')!r}" if hasattr(self, "members_") else ""
+        return f"Surrogate(members={tuple(self.members)!r}, n_folds={self.n_folds}{fitted})"
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> Path:
+        """Write a directory: ``manifest.json``, GNN ``state_dict`` files, XGBoost UBJSON files. No pickle."""
+        import torch
+
+        self._check_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        files = {}
+        for m, models in self.members_.items():
+            files[m] = []
+            for i, model in enumerate(models):
+                if m == "gnn":
+                    name = f"gnn_{i}.pt"
+                    torch.save(model.state_dict(), path / name)
+                    files[m].append({"file": name, "params": model.get_params(), "knots": model.knots_.tolist()})
+                else:
+                    name = f"xgb_{i}.ubj"
+                    model.save_booster(path / name)
+                    files[m].append({"file": name, "params": model.get_params()})
+        manifest = {
+            "format": "surrogate-model", "format_version": FORMAT_VERSION, "package_version": __version__,
+            "settings": {"members": list(self.members), "n_folds": self.n_folds, "gnn_params": self.gnn_params,
+                         "xgb_params": self.xgb_params, "random_state": self.random_state},
+            "profile": self.profile_, "profile_hash": self.profile_hash_, "ground_truth_hash": self.ground_truth_hash_,
+            "feature_spec": FeatureSpec().to_dict(), "n_cells": self.n_cells_, "times": self.times_.tolist(),
+            "chance": self.chance_, "weights": {m: w.tolist() for m, w in self.weights_.items()},
+            "sigma": self.sigma_.tolist(), "levels": _LEVELS.tolist(), "z": self.z_.tolist(),
+            "metrics": self.metrics_, "members": files,
+        }
+        (path / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path) -> "Surrogate":
+        """Read a directory written by :meth:`save` (tensors only: ``torch.load(weights_only=True)``)."""
+        import torch
+
+        path = Path(path)
+        if not (path / "manifest.json").is_file():
+            raise FileNotFoundError(f"no saved model at {path} (expected {path / 'manifest.json'})")
+        manifest = json.loads((path / "manifest.json").read_text())
+        if manifest.get("format") != "surrogate-model" or manifest.get("format_version", 0) > FORMAT_VERSION:
+            raise ValueError(f"{path} is not a surrogate model of format version <= {FORMAT_VERSION}")
+        if manifest["feature_spec"] != FeatureSpec().to_dict():
+            raise ValueError(f"{path} was saved with another feature layout: {manifest['feature_spec']}")
+        s = manifest["settings"]
+        model = cls(members=tuple(s["members"]), n_folds=s["n_folds"], gnn_params=s["gnn_params"],
+                    xgb_params=s["xgb_params"], random_state=s["random_state"])
+        model.profile_ = manifest["profile"]
+        model.profile_hash_ = manifest["profile_hash"]
+        model.ground_truth_hash_ = manifest["ground_truth_hash"]
+        model.n_cells_ = manifest["n_cells"]
+        model.times_ = np.asarray(manifest["times"], dtype=float)
+        model.chance_ = manifest["chance"]
+        model.weights_ = {m: np.asarray(w) for m, w in manifest["weights"].items()}
+        model.sigma_ = np.asarray(manifest["sigma"])
+        model.z_ = np.asarray(manifest["z"])
+        model.metrics_ = manifest["metrics"]
+        model.members_ = {}
+        for m, entries in manifest["members"].items():
+            if m == "gnn":
+                model.members_[m] = [
+                    GNNRegressor.from_state(e["params"], e["knots"], torch.load(path / e["file"], weights_only=True))
+                    for e in entries]
+            else:
+                model.members_[m] = [XGBRegressor.from_booster(e["params"], path / e["file"]) for e in entries]
+        return model
+
+
+# ---------------------------------------------------------------------- helpers
+def _as_cells(archs) -> tuple[list[Cell], bool]:
+    """Cells from one architecture or many; the flag says one was given."""
+    if isinstance(archs, (Cell, str)):
+        return [as_cell(archs)], True
+    if hasattr(archs, "__array__"):
+        archs = np.asarray(archs)
+        if archs.ndim == 1 and archs.dtype.kind in "iu":
+            return [as_cell(tuple(archs.tolist()))], True
+        archs = archs.tolist() if archs.dtype.kind in "iu" else list(archs)
+    archs = list(archs)
+    if archs and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in archs):
+        return [as_cell(tuple(archs))], True
+    if not archs:
+        raise ValueError("no architectures given")
+    return [as_cell(a) for a in archs], False
+
+
+def _chance(profile: dict, degenerate_targets: np.ndarray) -> float:
+    """Accuracy of a network that cannot see its input: 100 / classes, or what degenerate cells scored."""
+    if "num_classes" in profile:
+        return 100.0 / float(profile["num_classes"])
+    if np.isfinite(degenerate_targets).any():
+        return float(np.nanmedian(degenerate_targets))
+    raise ValueError("the profile names no num_classes and no degenerate cell was measured: chance level unknown")
+
+
+def _mix_weights(oof: dict, Y: np.ndarray) -> dict:
+    """Per training, the convex weights of the member kinds that minimise OOF squared error.
+
+    One weight per training, shared by all times, so the mix of monotone members stays monotone.
+    """
+    kinds = list(oof)
+    if len(kinds) == 1:
+        return {kinds[0]: np.ones(Y.shape[1])}
+    grid = np.linspace(0, 1, 21)
+    w = np.zeros(Y.shape[1])
+    for k in range(Y.shape[1]):
+        errs = [np.nanmean((g * oof[kinds[0]][:, k] + (1 - g) * oof[kinds[1]][:, k] - Y[:, k]) ** 2) for g in grid]
+        w[k] = grid[int(np.nanargmin(errs))]
+    return {kinds[0]: w, kinds[1]: 1 - w}
+
+
+def _metrics(pred, Y, interval) -> dict:
+    lower, upper = interval
+    out = {}
+    for k, training in enumerate(TRAININGS):
+        cols = [j for j in range(Y.shape[2]) if np.isfinite(Y[:, k, j]).sum() > 2]
+        if not cols:
+            continue
+        per_time = {}
+        for j in cols:
+            ok = np.isfinite(Y[:, k, j])
+            per_time[j] = score(pred[ok, k, j], Y[ok, k, j], lower[ok, k, j], upper[ok, k, j])
+        out[training] = {name: float(np.mean([s[name] for s in per_time.values()])) for name in next(iter(per_time.values()))}
+    return out
+
+
+def _hash_targets(cells, times, Y) -> str:
+    h = hashlib.sha256()
+    h.update("\n".join(c.to_str() for c in cells).encode())
+    h.update(np.asarray(times, dtype=np.float64).tobytes())
+    h.update(np.ascontiguousarray(Y, dtype=np.float64).tobytes())
+    return h.hexdigest()[:16]

@@ -1,0 +1,181 @@
+"""A DAG-aware graph neural network with a drift head that cannot rise with time.
+
+The encoder visits nodes level by level (longest-path order from the input), so one pass
+propagates information along every path of any length: a cell deeper than NB-201's needs no
+more layers. Each level is one torch-geometric ``MessagePassing`` step over the edges that
+end at that level; messages depend on the source state and the edge's op.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch_geometric.nn import MessagePassing
+from torch_geometric.utils import scatter
+
+from ..cells import OPS
+from ..encoding import collate
+from ._targets import TRAININGS
+
+__all__ = ["DagEncoder", "DriftHead", "GNNRegressor"]
+
+
+class _LevelConv(MessagePassing):
+    """``agg_j = sum_{i->j} MLP([h_i, op_ij])``: one op-conditioned message per edge."""
+
+    def __init__(self, hidden: int):
+        super().__init__(aggr="add")
+        self.mlp = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+
+    def forward(self, h, edge_index, op_emb):
+        return self.propagate(edge_index, h=h, op_emb=op_emb, size=(h.size(0), h.size(0)))
+
+    def message(self, h_j, op_emb):
+        return self.mlp(torch.cat([h_j, op_emb], dim=-1))
+
+
+class DagEncoder(nn.Module):
+    """Embeds each cell graph as ``[h_output, mean_nodes(h)]`` of size ``2 * hidden``.
+
+    Args:
+        hidden: width of node states and messages.
+    """
+
+    def __init__(self, hidden: int = 64):
+        super().__init__()
+        self.hidden = hidden
+        self.h_input = nn.Parameter(torch.empty(hidden))
+        self.op = nn.Embedding(len(OPS), hidden)
+        self.conv = _LevelConv(hidden)
+        self.update = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.LayerNorm(hidden))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn.init.normal_(self.h_input, std=0.1)
+        self.op.reset_parameters()
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                m.reset_parameters()
+
+    def forward(self, edge_index, op, level, batch, ptr):
+        """Args:
+            edge_index: ``[2, E]`` (source, target), ``op``: ``[E]`` op index,
+            level: ``[N]`` node level, batch: ``[N]`` graph of each node, ptr: ``[G + 1]``.
+        """
+        n = level.numel()
+        h = torch.zeros(n, self.hidden, device=level.device)
+        h = h.index_copy(0, ptr[:-1], self.h_input.expand(ptr.numel() - 1, -1))
+        op_emb = self.op(op)
+        target_level = level[edge_index[1]]
+        for lv in range(1, int(level.max()) + 1 if n else 1):
+            keep = target_level == lv
+            agg = self.conv(h, edge_index[:, keep], op_emb[keep])
+            nodes = (level == lv).nonzero().view(-1)
+            h = h.index_copy(0, nodes, self.update(agg[nodes]))
+        out = h[ptr[1:] - 1]
+        return torch.cat([out, scatter(h, batch, dim=0, dim_size=ptr.numel() - 1, reduce="mean")], dim=-1)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(hidden={self.hidden})"
+
+
+class DriftHead(nn.Module):
+    """Accuracy per training at log-times ``x``, monotone non-increasing in ``x``.
+
+    ``a(x) = base - sum_m softplus(s_m) * clip(x - k_m, 0, k_{m+1} - k_m)``: flat before the first
+    knot (the reference time), piecewise linear between knots, the last slope continued beyond.
+    """
+
+    def __init__(self, in_dim: int, knots, hidden: int = 64, n_outputs: int = len(TRAININGS)):
+        super().__init__()
+        self.register_buffer("knots", torch.as_tensor(knots, dtype=torch.float32))
+        self.n_outputs = n_outputs
+        self.mlp = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, n_outputs * (1 + len(knots))))
+
+    def basis(self, x):
+        k = self.knots
+        width = torch.cat([k[1:] - k[:-1], torch.full((1,), float("inf"))])
+        return torch.minimum(torch.relu(x.view(-1, 1) - k.view(1, -1)), width.view(1, -1))
+
+    def forward(self, z, x):
+        o = self.mlp(z).view(z.size(0), self.n_outputs, -1)
+        base, slope = o[..., :1], nn.functional.softplus(o[..., 1:])
+        return base - torch.einsum("gkm,tm->gkt", slope, self.basis(x))
+
+
+class _Net(nn.Module):
+    def __init__(self, hidden, knots):
+        super().__init__()
+        self.encoder = DagEncoder(hidden)
+        self.head = DriftHead(2 * hidden, knots, hidden)
+
+    def forward(self, batch, x):
+        z = self.encoder(batch.edge_index, batch.op, batch.level, batch.batch, batch.ptr)
+        return self.head(z, x)
+
+
+class GNNRegressor:
+    """Fits :class:`DagEncoder` + :class:`DriftHead` to accuracy over (training, time).
+
+    Settings are stored as given; ``fit`` returns ``self``; learned state ends in ``_``.
+    """
+
+    def __init__(self, hidden: int = 64, epochs: int = 250, batch_size: int = 128, lr: float = 3e-3,
+                 weight_decay: float = 1e-3, random_state: int = 0):
+        self.hidden = hidden
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.random_state = random_state
+
+    def get_params(self) -> dict:
+        return {k: getattr(self, k) for k in ("hidden", "epochs", "batch_size", "lr", "weight_decay", "random_state")}
+
+    def fit(self, cells, times, Y):
+        """``Y``: ``[n_cells, 2, n_times]`` accuracy in percent, NaN where unmeasured."""
+        times = np.asarray(times, dtype=float)
+        gen = torch.Generator().manual_seed(self.random_state)
+        torch.manual_seed(self.random_state)
+        self.knots_ = np.log10(times[:-1] if len(times) > 1 else times)
+        self.net_ = _Net(self.hidden, self.knots_)
+        x = torch.tensor(np.log10(times), dtype=torch.float32)
+        y = torch.tensor(np.asarray(Y, dtype=np.float32) / 100.0)
+        mask = ~torch.isnan(y)
+        y = torch.nan_to_num(y)
+        opt = torch.optim.AdamW(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.epochs)
+        cells = list(cells)
+        self.net_.train()
+        for _ in range(self.epochs):
+            for idx in torch.randperm(len(cells), generator=gen).split(self.batch_size):
+                batch = collate([cells[i] for i in idx.tolist()])
+                err = (self.net_(batch, x) - y[idx]) ** 2
+                loss = (err * mask[idx]).sum() / mask[idx].sum().clamp(min=1)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            sched.step()
+        self.net_.eval()
+        return self
+
+    @torch.no_grad()
+    def predict(self, cells, times, batch=None) -> np.ndarray:
+        """Accuracy in percent, ``[n_cells, 2, n_times]``; ``batch`` reuses a :func:`collate` result."""
+        batch = collate(list(cells)) if batch is None else batch
+        x = torch.tensor(np.log10(np.asarray(times, dtype=float)), dtype=torch.float32)
+        return self.net_(batch, x).numpy().astype(float) * 100.0
+
+    # persistence: a state_dict (tensors only, read with weights_only=True)
+    def state_dict(self) -> dict:
+        return self.net_.state_dict()
+
+    @classmethod
+    def from_state(cls, params: dict, knots, state: dict) -> "GNNRegressor":
+        model = cls(**params)
+        model.knots_ = np.asarray(knots, dtype=float)
+        model.net_ = _Net(model.hidden, model.knots_)
+        model.net_.load_state_dict(state)
+        model.net_.eval()
+        return model
