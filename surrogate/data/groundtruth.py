@@ -102,8 +102,7 @@ class GroundTruth:
         rows = rows.loc[:, list(_ROW_COLUMNS)].reset_index(drop=True)
         rows = rows.astype(
             {"cell": object, "training": object, "t_inference": float, "seed": "int64",
-             "accuracy": float, "std": float, "n": "int64"},
-            copy=False,
+             "accuracy": float, "std": float, "n": "int64"}
         )
         bad = sorted(set(pd.unique(rows["training"])) - set(TRAININGS))
         if bad:
@@ -222,7 +221,7 @@ class GroundTruth:
         rows = self._rows
         mask = (rows["training"] == training).to_numpy()
         if seed is not None:
-            mask &= (rows["seed"] == int(seed)).to_numpy()
+            mask = mask & (rows["seed"] == int(seed)).to_numpy()
         keys = self.cell_keys
         times = self.times
         cell_index = pd.Index(keys)
