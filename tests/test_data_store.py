@@ -216,3 +216,21 @@ def test_load_by_name_or_path(tmp_path):
         load("no-such-data")
     with pytest.raises(ValueError, match="neither"):
         load(tmp_path / "absent.sqlite")
+
+
+def test_groundtruth_export_and_cli(tmp_path, capsys):
+    from surrogate.cli import main
+
+    path = tmp_path / "gt.sqlite"
+    with Store(path) as store:
+        fill(store, CELLS[:4])
+        gt = store.load()
+    out = gt.export(tmp_path / "gt.csv")
+    back = pd.read_csv(out)
+    assert len(back) == len(gt) and set(back.columns) >= {"profile_hash", "digital", "train_s"}
+    assert main(["data", str(path), "--export", str(tmp_path / "cli.parquet")]) == 0
+    assert "16 rows" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cli.parquet"), gt.export_frame(),
+                                  check_dtype=False)
+    assert main(["data", "no-such-data"]) == 2
+    assert "anb-cifar10" in capsys.readouterr().err

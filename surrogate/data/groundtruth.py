@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -19,7 +21,7 @@ import pandas as pd
 
 from ..cells import Arch, Cell, as_cell
 
-__all__ = ["TRAININGS", "COLUMNS", "GroundTruth", "Targets", "profile_hash", "check_profile"]
+__all__ = ["TRAININGS", "COLUMNS", "GroundTruth", "Targets", "profile_hash", "check_profile", "table_suffix", "write_table"]
 
 #: ``standard``: trained digitally, then converted and programmed on the chip;
 #: ``hwa``: hardware-aware fine-tuned before programming.
@@ -60,6 +62,33 @@ def profile_hash(profile: Mapping) -> str:
     """
     check_profile(profile)
     return hashlib.sha256(_canonical_json(profile).encode("utf-8")).hexdigest()[:16]
+
+
+def table_suffix(path: str | os.PathLike) -> str:
+    """``".csv"`` or ``".parquet"`` from ``path``; checked before any work is done."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ValueError(f"cannot export to {Path(path).name!r}: the suffix must be .csv or .parquet")
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ImportError(
+                "Parquet export needs pyarrow: pip install pyarrow (or surrogate[parquet]); or export to .csv"
+            ) from None
+    return suffix
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``frame`` to ``.csv`` or ``.parquet``, chosen by the suffix of ``path``."""
+    suffix = table_suffix(path)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
 
 
 @lru_cache(maxsize=1 << 17)
@@ -180,6 +209,18 @@ class GroundTruth:
     def extras(self) -> pd.DataFrame:
         """Same as :meth:`extras_frame`."""
         return self.extras_frame()
+
+    def export_frame(self) -> pd.DataFrame:
+        """One flat table: :meth:`to_frame`, ``profile_hash``, and each row's extras."""
+        frame = self.to_frame()
+        frame.insert(1, "profile_hash", self._hash)
+        if len(self._extras.columns) > 2:
+            frame = frame.merge(self._extras, on=["cell", "seed"], how="left")
+        return frame
+
+    def export(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`export_frame` to ``.csv`` or ``.parquet`` (by suffix)."""
+        return write_table(self.export_frame(), path)
 
     # ------------------------------------------------------------------ selection
     def subset(self, cells: Iterable[Arch]) -> GroundTruth:

@@ -29,7 +29,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..cells import Arch, Cell, as_cell
-from .groundtruth import COLUMNS, TRAININGS, GroundTruth, _canonical_json, _cell, check_profile, profile_hash
+from .groundtruth import (
+    COLUMNS, TRAININGS, GroundTruth, _canonical_json, _cell, check_profile, profile_hash, table_suffix,
+    write_table,
+)
 
 __all__ = ["Store", "StoreError", "SCHEMA_VERSION"]
 
@@ -319,39 +322,14 @@ class Store:
         ``profile=None`` every profile is exported; the ``profile``/``profile_hash`` columns
         keep them apart.
         """
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix not in (".csv", ".parquet"):
-            raise ValueError(f"cannot export to {path.name!r}: the suffix must be .csv or .parquet")
-        if suffix == ".parquet":
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError:
-                raise ImportError(
-                    "Parquet export needs pyarrow: pip install pyarrow (or surrogate[parquet]); "
-                    "or export to .csv"
-                ) from None
+        table_suffix(path)  # a bad suffix or missing pyarrow fails before the work
         if profile is None:
-            names = [(p["name"], profile_hash(p)) for p in self.profiles()]
-            keys = [h for _, h in names]
+            hashes = [profile_hash(p) for p in self.profiles()]
         else:
-            keys = [profile_hash(self._resolve(profile)[1])]
-        frames = []
-        for h in keys:
-            gt = self.load(h)
-            frame = gt.to_frame()
-            frame.insert(1, "profile_hash", h)
-            extras = gt.extras_frame()
-            if len(extras.columns) > 2:
-                frame = frame.merge(extras, on=["cell", "seed"], how="left")
-            frames.append(frame)
-        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["profile_hash", *COLUMNS])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".csv":
-            out.to_csv(path, index=False)
-        else:
-            out.to_parquet(path, index=False)
-        return path
+            hashes = [profile_hash(self._resolve(profile)[1])]
+        frames = [self.load(h).export_frame() for h in hashes]
+        empty = pd.DataFrame(columns=["profile", "profile_hash", *COLUMNS[1:]])
+        return write_table(pd.concat(frames, ignore_index=True) if frames else empty, path)
 
 
 def _wide_extras(cells: list[tuple[str, int]], extras: list[tuple[str, int, str, float]]) -> pd.DataFrame:
