@@ -73,7 +73,7 @@ def check_file(path, n):
 
 
 def test_killed_writer_loses_at_most_the_cell_in_flight(tmp_path):
-    path, n = tmp_path / "gt.sqlite", 400
+    path, n = tmp_path / "gt.sqlite", 1000
     rng = random.Random(0)
     stored = 0
     for _ in range(5):
@@ -82,7 +82,7 @@ def test_killed_writer_loses_at_most_the_cell_in_flight(tmp_path):
         time.sleep(rng.uniform(0.0, 0.15))
         os.kill(child.pid, signal.SIGKILL)
         out, _ = child.communicate()
-        assert child.returncode == -signal.SIGKILL
+        assert child.returncode in (-signal.SIGKILL, 0)  # 0: it finished before the kill
         reported = len(out.split())
         now = check_file(path, n)
         # every cell the writer reported is there; at most one more (committed, not yet reported)
