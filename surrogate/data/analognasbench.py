@@ -41,20 +41,17 @@ PROFILE: dict = {
     "source": "analog-nasbench 0.1.3",
     "dataset": "cifar10",
     "space": "nb201",
-    "network": {"width": 16, "depth": 5},
     "training": {
         "epochs": 200, "optimizer": "SGD", "lr": 0.1, "momentum": 0.9, "nesterov": True,
         "weight_decay": 5e-4, "schedule": "cosine",
     },
     "hwa": {"epochs": 200, "optimizer": "AnalogSGD", "lr": 0.01},
     "rpu_config": {
-        "tile": "InferenceRPUConfig",
         "forward": {
             "w_noise_type": "ADD_NORMAL", "w_noise": 0.06, "out_noise": 0.04,
             "inp_res": 1 / 254, "out_res": 1 / 254, "out_bound": 10.0,
         },
         "pre_post": {"input_range": {"enable": True, "learn_input_range": True}},
-        "mapping": {"weight_scaling_omega": 1.0},
         "remap": "LAYERWISE_SYMMETRIC",
         "clip": {"type": "LAYER_GAUSSIAN", "sigma": 2.0},
         "noise_model": {"type": "PCMLikeNoiseModel", "g_max": 25.0},
