@@ -25,6 +25,22 @@ def _space(args) -> int:
     return 0
 
 
+def _data(args) -> int:
+    from . import data
+
+    gt = data.load(args.source)
+    print(gt)
+    frame = gt.to_frame()
+    for training in gt.trainings:
+        acc = frame.loc[frame["training"] == training].groupby("t_inference")["accuracy"]
+        print(f"  {training:8s} mean accuracy by t_inference: "
+              + ", ".join(f"{t:.0f} s {m:.2f} %" for t, m in acc.mean().items()))
+    if args.export:
+        out = gt.export(args.export)
+        print(f"wrote {len(gt):,} rows to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="surrogate",
@@ -35,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("space", help="summarise a search space")
     p.add_argument("name", nargs="?", default="nb201", choices=["nb201"])
     p.set_defaults(func=_space)
+    p = sub.add_parser("data", help="summarise (and export) a ground-truth data set or store")
+    p.add_argument("source", help="a shipped data set (anb-cifar10) or a store file")
+    p.add_argument("--export", metavar="PATH", help="write the rows to a .csv or .parquet file")
+    p.set_defaults(func=_data)
     return parser
 
 
