@@ -1,0 +1,256 @@
+"""The ground-truth table: measured accuracies of cells under one simulation profile.
+
+:class:`GroundTruth` is the plain value that the store, the AnalogNAS-Bench import, the
+models and the validator pass to each other. It holds one row per
+``(cell, training, t_inference, seed)`` and never mixes two profiles, so a model always
+knows exactly which recipe its labels came from (:attr:`GroundTruth.profile_hash`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ..cells import Arch, Cell, as_cell
+
+__all__ = ["TRAININGS", "COLUMNS", "GroundTruth", "Targets", "profile_hash", "check_profile"]
+
+#: ``standard``: trained digitally, then converted and programmed on the chip;
+#: ``hwa``: hardware-aware fine-tuned before programming.
+TRAININGS: tuple[str, ...] = ("standard", "hwa")
+
+#: Columns of :meth:`GroundTruth.to_frame`, in order.
+COLUMNS: tuple[str, ...] = ("profile", "cell", "training", "t_inference", "seed", "accuracy", "std", "n")
+
+_ROW_COLUMNS = COLUMNS[1:]  # what the constructor takes; the profile name comes from `profile`
+
+
+def check_profile(profile: Any) -> dict:
+    """Return ``profile`` if it is a JSON-serialisable dict with a non-empty ``"name"``."""
+    if not isinstance(profile, Mapping):
+        raise ValueError(f"a profile is a dict with at least a 'name' key, got {type(profile).__name__}")
+    name = profile.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"a profile needs a non-empty string 'name', got {name!r}")
+    try:
+        _canonical_json(profile)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"profile {name!r} is not plain JSON (dicts with str keys, lists, str, int, finite float, "
+            f"bool, None): {err}"
+        ) from None
+    return dict(profile)
+
+
+def _canonical_json(profile: Mapping) -> str:
+    return json.dumps(profile, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def profile_hash(profile: Mapping) -> str:
+    """A stable 16-hex-digit name for a profile: sha256 of its canonical JSON.
+
+    Canonical JSON sorts keys and uses compact separators, so two dicts with the same content
+    hash alike whatever their key order. Any change to the recipe changes the hash.
+    """
+    check_profile(profile)
+    return hashlib.sha256(_canonical_json(profile).encode("utf-8")).hexdigest()[:16]
+
+
+@lru_cache(maxsize=1 << 17)
+def _cell(text: str) -> Cell:
+    # Parsing 15,625 strings costs ~0.3 s; models ask for `gt.cells` often, subsets share them.
+    return Cell.from_str(text)
+
+
+class Targets(NamedTuple):
+    """Labels as matrices, one row per cell and one column per time (see :meth:`GroundTruth.targets`)."""
+
+    cells: list[Cell]
+    times: np.ndarray  # (n_times,) seconds since programming, sorted
+    mean: np.ndarray  # (n_cells, n_times) accuracy in percent; NaN where not measured
+    std: np.ndarray  # (n_cells, n_times) std over all repetitions; NaN where not measured
+    n: np.ndarray  # (n_cells, n_times) repetitions; 0 where not measured
+
+
+class GroundTruth:
+    """Accuracies of cells measured under one profile.
+
+    Args:
+        rows: a DataFrame with columns ``cell`` (NB-201 string, see :meth:`Cell.to_str`),
+            ``training`` (one of :data:`TRAININGS`), ``t_inference`` (seconds since programming),
+            ``seed``, ``accuracy`` (mean over repetitions, percent), ``std`` and ``n``
+            (number of repetitions). A ``profile`` column, if present, is ignored.
+        profile: the recipe that produced the rows; a JSON dict with a ``"name"``.
+        extras: optional per-``(cell, seed)`` measurements: a DataFrame with columns ``cell``,
+            ``seed`` and one float column per quantity (``digital``, ``ptq``, ``standard_t0``...).
+
+    The value is treated as immutable: methods return new objects or copies.
+    """
+
+    def __init__(self, rows: pd.DataFrame, profile: Mapping, extras: pd.DataFrame | None = None):
+        self._profile = check_profile(profile)
+        self._hash = profile_hash(self._profile)
+        missing = [c for c in _ROW_COLUMNS if c not in rows.columns]
+        if missing:
+            raise ValueError(f"rows lack the columns {missing}; required: {list(_ROW_COLUMNS)}")
+        rows = rows.loc[:, list(_ROW_COLUMNS)].reset_index(drop=True)
+        rows = rows.astype(
+            {"cell": object, "training": object, "t_inference": float, "seed": "int64",
+             "accuracy": float, "std": float, "n": "int64"}
+        )
+        bad = sorted(set(pd.unique(rows["training"])) - set(TRAININGS))
+        if bad:
+            raise ValueError(f"unknown training {bad}; accepted: {list(TRAININGS)}")
+        if extras is None:
+            extras = pd.DataFrame({"cell": pd.Series([], dtype=object), "seed": pd.Series([], dtype="int64")})
+        for col in ("cell", "seed"):
+            if col not in extras.columns:
+                raise ValueError(f"extras lack the column {col!r}; required: 'cell', 'seed', then values")
+        self._rows = rows
+        self._extras = extras.reset_index(drop=True)
+        self._cell_keys: list[str] | None = None
+
+    # ------------------------------------------------------------------ description
+    @property
+    def profile(self) -> dict:
+        """The recipe (a copy)."""
+        return json.loads(_canonical_json(self._profile))
+
+    @property
+    def profile_name(self) -> str:
+        return self._profile["name"]
+
+    @property
+    def profile_hash(self) -> str:
+        return self._hash
+
+    @property
+    def cell_keys(self) -> list[str]:
+        """NB-201 strings of the cells, unique, in order of first appearance."""
+        if self._cell_keys is None:
+            self._cell_keys = list(pd.unique(pd.concat([self._rows["cell"], self._extras["cell"]])))
+        return list(self._cell_keys)
+
+    @property
+    def cells(self) -> list[Cell]:
+        """The cells, unique, in order of first appearance."""
+        return [_cell(k) for k in self.cell_keys]
+
+    @property
+    def times(self) -> np.ndarray:
+        """Sorted unique ``t_inference`` values (seconds)."""
+        return np.unique(self._rows["t_inference"].to_numpy())
+
+    @property
+    def trainings(self) -> list[str]:
+        present = set(self._rows["training"])
+        return [t for t in TRAININGS if t in present]
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(set(self._rows["seed"].tolist()) | set(self._extras["seed"].tolist()))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __repr__(self) -> str:
+        return (
+            f"GroundTruth(profile={self.profile_name!r} [{self._hash}], {len(self.cell_keys):,} cells, "
+            f"{len(self):,} rows, trainings={self.trainings}, times={self.times.tolist()})"
+        )
+
+    # ------------------------------------------------------------------ tables
+    def to_frame(self) -> pd.DataFrame:
+        """One row per ``(cell, training, t_inference, seed)``; columns :data:`COLUMNS`."""
+        frame = self._rows.copy()
+        frame.insert(0, "profile", self.profile_name)
+        return frame
+
+    def extras_frame(self) -> pd.DataFrame:
+        """Per-``(cell, seed)`` extra measurements, wide: ``cell``, ``seed``, then one column each."""
+        return self._extras.copy()
+
+    @property
+    def extras(self) -> pd.DataFrame:
+        """Same as :meth:`extras_frame`."""
+        return self.extras_frame()
+
+    # ------------------------------------------------------------------ selection
+    def subset(self, cells: Iterable[Arch]) -> GroundTruth:
+        """A new GroundTruth holding only ``cells`` (Cells, NB-201 strings or ANB tuples).
+
+        The result lists its cells in the order given. A cell that is not here is an error,
+        not a silent drop, so a split cannot quietly lose its test set.
+        """
+        if isinstance(cells, (Cell, str)):
+            raise ValueError("subset() takes a collection of cells; wrap a single cell in a list")
+        keys = list(dict.fromkeys(as_cell(c).to_str() for c in cells))
+        have = set(self.cell_keys)
+        absent = [k for k in keys if k not in have]
+        if absent:
+            raise ValueError(
+                f"{len(absent)} of the {len(keys)} requested cells are not in this ground truth "
+                f"(profile {self.profile_name!r}), e.g. {absent[0]!r}"
+            )
+        order = {k: i for i, k in enumerate(keys)}
+
+        def pick(frame: pd.DataFrame) -> pd.DataFrame:
+            pos = frame["cell"].map(order)
+            frame = frame[pos.notna()].assign(_pos=pos[pos.notna()])
+            return frame.sort_values("_pos", kind="stable").drop(columns="_pos")
+
+        return GroundTruth(pick(self._rows), self._profile, pick(self._extras))
+
+    # ------------------------------------------------------------------ model targets
+    def targets(self, training: str = "hwa", seed: int | None = None) -> Targets:
+        """Labels as ``(n_cells, n_times)`` matrices for one training, combined over seeds.
+
+        With ``seed=None`` each cell's repetitions from every seed are pooled: ``mean`` is the
+        ``n``-weighted mean, ``std`` the standard deviation of all pooled repetitions (within-seed
+        spread plus between-seed spread, population form), ``n`` their count. Rows are the cells of
+        :attr:`cells` (those with no row for ``training`` get NaN), columns :attr:`times`.
+        """
+        if training not in TRAININGS:
+            raise ValueError(f"unknown training {training!r}; accepted: {list(TRAININGS)}")
+        rows = self._rows
+        mask = (rows["training"] == training).to_numpy()
+        if seed is not None:
+            mask = mask & (rows["seed"] == int(seed)).to_numpy()
+        keys = self.cell_keys
+        times = self.times
+        cell_index = pd.Index(keys)
+        ci = cell_index.get_indexer(rows["cell"][mask])
+        ti = np.searchsorted(times, rows["t_inference"].to_numpy()[mask])
+        m = rows["accuracy"].to_numpy()[mask]
+        s = rows["std"].to_numpy()[mask]
+        n = rows["n"].to_numpy()[mask].astype(float)
+        shape = (len(keys), len(times))
+        flat = ci * len(times) + ti
+        size = shape[0] * shape[1]
+        count = np.bincount(flat, weights=n, minlength=size)
+        total = np.bincount(flat, weights=n * m, minlength=size)
+        sq = np.bincount(flat, weights=n * (np.nan_to_num(s) ** 2 + m**2), minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / count
+            var = np.maximum(sq / count - mean**2, 0.0)
+        # a single group keeps its own std exactly (avoids cancellation error in sq - mean^2)
+        groups = np.bincount(flat, minlength=size)
+        single = groups == 1
+        own = np.full(size, np.nan)
+        own[flat] = s
+        std = np.where(single, own, np.sqrt(var))
+        mean[count == 0] = np.nan
+        std[count == 0] = np.nan
+        return Targets(
+            cells=self.cells,
+            times=times,
+            mean=mean.reshape(shape),
+            std=std.reshape(shape),
+            n=count.reshape(shape).astype(np.int64),
+        )

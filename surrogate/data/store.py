@@ -1,0 +1,420 @@
+"""The ground-truth store: one SQLite file that simulations write into, cell by cell.
+
+Why SQLite: it is in the standard library, a single file, and its transactions make a
+killed run lose at most the cell it was on. Each cell is written in one transaction
+(``BEGIN IMMEDIATE``, so writers queue on the lock instead of failing half-way); a cell
+already present for ``(profile, cell, seed)`` is skipped, so a rerun simply resumes.
+WAL mode lets readers work while a writer commits, and ``busy_timeout`` makes several
+processes writing into one file wait their turn.
+
+Contract (the simulator and the validator code against it):
+
+- :meth:`Store.write_cell` is atomic and idempotent: True when written, False when present.
+- :meth:`Store.done` lists what is stored, for resuming.
+- :meth:`Store.load` returns a :class:`GroundTruth` of exactly one profile; two profiles are
+  never mixed.
+- Values returned are copies; changing them never changes the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from ..cells import Arch, Cell, as_cell
+from .groundtruth import COLUMNS, TRAININGS, GroundTruth, _canonical_json, _cell, check_profile, profile_hash
+
+__all__ = ["Store", "StoreError", "SCHEMA_VERSION"]
+
+#: Bumped on every change of the tables below; a file with another version is refused.
+SCHEMA_VERSION = 1
+
+_APPLICATION_ID = 0x53524754  # "SRGT": marks the file as a surrogate store (PRAGMA application_id)
+
+_SCHEMA = """
+CREATE TABLE profiles (
+    id      INTEGER PRIMARY KEY,
+    hash    TEXT NOT NULL UNIQUE,
+    name    TEXT NOT NULL,
+    json    TEXT NOT NULL
+);
+CREATE TABLE cells (
+    id          INTEGER PRIMARY KEY,
+    profile_id  INTEGER NOT NULL REFERENCES profiles(id),
+    cell        TEXT NOT NULL,
+    seed        INTEGER NOT NULL,
+    UNIQUE (profile_id, cell, seed)
+);
+CREATE TABLE measurements (
+    cell_id      INTEGER NOT NULL REFERENCES cells(id),
+    training     TEXT NOT NULL,
+    t_inference  REAL NOT NULL,
+    mean         REAL NOT NULL,
+    std          REAL,
+    n            INTEGER NOT NULL,
+    PRIMARY KEY (cell_id, training, t_inference)
+) WITHOUT ROWID;
+CREATE TABLE extras (
+    cell_id  INTEGER NOT NULL REFERENCES cells(id),
+    key      TEXT NOT NULL,
+    value    REAL NOT NULL,
+    PRIMARY KEY (cell_id, key)
+) WITHOUT ROWID;
+"""
+
+_RESERVED = frozenset(COLUMNS) | {"profile_hash"}
+
+
+class StoreError(RuntimeError):
+    """The database failed (locked past the timeout, disk full, I/O error); nothing was written."""
+
+
+class Store:
+    """A ground-truth store in the SQLite file ``path`` (created if absent).
+
+    Args:
+        path: the database file; its folder is created if needed.
+        timeout: seconds a write waits for another process's transaction before failing.
+
+    Usable as a context manager; every method of a closed store raises :class:`StoreError`.
+    One ``Store`` per process (and per thread): open the same path again in a worker.
+    """
+
+    def __init__(self, path: str | os.PathLike, timeout: float = 30.0):
+        self._path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        if self._path.is_dir():
+            raise ValueError(f"{self._path} is a folder; a store is a file, e.g. {self._path / 'gt.sqlite'}")
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self._path, timeout=timeout, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._conn = conn
+            self._open()
+        except sqlite3.DatabaseError as err:
+            conn.close()
+            self._conn = None
+            raise ValueError(f"{self._path} is not a surrogate store (SQLite said: {err})") from None
+        except BaseException:
+            conn.close()
+            self._conn = None
+            raise
+
+    def _open(self) -> None:
+        conn = self._conn
+        conn.execute("PRAGMA foreign_keys = ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            with self._transaction() as cur:  # re-checked under the lock: two processes may race here
+                if cur.execute("PRAGMA user_version").fetchone()[0] == 0:
+                    if cur.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                        raise ValueError(
+                            f"{self._path} is an SQLite file with other tables, not a surrogate store; "
+                            "give a new path"
+                        )
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            cur.execute(statement)
+                    cur.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+                    cur.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        app = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app != _APPLICATION_ID:
+            raise ValueError(f"{self._path} is an SQLite file but not a surrogate store")
+        if version != SCHEMA_VERSION:
+            newer = version > SCHEMA_VERSION
+            raise ValueError(
+                f"{self._path} has store schema version {version}; this surrogate reads version "
+                f"{SCHEMA_VERSION} only" + (" (the file comes from a newer surrogate: upgrade)" if newer else "")
+            )
+        # WAL: readers never block the writer, and a commit is one append. FULL: a commit
+        # survives power loss too, for a cost negligible next to simulating a cell.
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"the store {self._path} is closed")
+        return self._conn
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """The one place that begins, commits and rolls back (as Optuna's ``_create_scoped_session``)."""
+        conn = self._db
+        cur = conn.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")  # take the write lock now, or wait busy_timeout for it
+        except sqlite3.OperationalError as err:
+            cur.close()
+            raise StoreError(f"could not lock {self._path} for writing: {err}") from err
+        try:
+            yield cur
+            conn.commit()
+        except sqlite3.Error as err:
+            conn.rollback()
+            raise StoreError(f"writing to {self._path} failed, nothing was written: {err}") from err
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        """Close the file; further calls raise :class:`StoreError`. Closing twice is allowed."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Store:
+        self._db
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._conn is None else "open"
+        return f"Store({str(self._path)!r}, {state})"
+
+    # ------------------------------------------------------------------ writing
+    def write_cell(
+        self,
+        profile: Mapping,
+        cell: Arch,
+        seed: int,
+        rows: Iterable[tuple[str, float, float, float, int]],
+        extras: Mapping[str, float] | None = None,
+    ) -> bool:
+        """Store one cell's measurements in one transaction.
+
+        Args:
+            profile: the recipe (a JSON dict with a ``"name"``); stored on first use.
+            cell: a Cell, NB-201 string or AnalogNAS-Bench tuple.
+            seed: the training seed.
+            rows: ``(training, t_inference, mean, std, n)`` tuples; training is one of
+                ``"standard"``, ``"hwa"``; at least one row, no ``(training, t_inference)`` twice.
+            extras: other per-cell measurements (``digital``, ``ptq``, ``hwa_t0``, timings...).
+
+        Returns:
+            True when written; False when ``(profile, cell, seed)`` was already stored (nothing
+            changes then, so a rerun after a crash skips finished cells).
+        """
+        profile = check_profile(profile)
+        key = as_cell(cell).to_str()
+        seed = _check_seed(seed)
+        rows = _check_rows(rows)
+        extras = _check_extras(extras or {})
+        phash = profile_hash(profile)
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT OR IGNORE INTO profiles (hash, name, json) VALUES (?, ?, ?)",
+                (phash, profile["name"], _canonical_json(profile)),
+            )
+            pid = cur.execute("SELECT id FROM profiles WHERE hash = ?", (phash,)).fetchone()[0]
+            cur.execute("INSERT OR IGNORE INTO cells (profile_id, cell, seed) VALUES (?, ?, ?)", (pid, key, seed))
+            if cur.rowcount == 0:
+                return False
+            cid = cur.lastrowid
+            cur.executemany(
+                "INSERT INTO measurements (cell_id, training, t_inference, mean, std, n) VALUES (?, ?, ?, ?, ?, ?)",
+                [(cid, *row) for row in rows],
+            )
+            cur.executemany(
+                "INSERT INTO extras (cell_id, key, value) VALUES (?, ?, ?)",
+                [(cid, k, v) for k, v in extras.items()],
+            )
+        return True
+
+    # ------------------------------------------------------------------ reading
+    def done(self, profile: Mapping, seed: int) -> set[Cell]:
+        """The cells already stored for ``profile`` and ``seed`` (empty if the profile is new)."""
+        phash = profile_hash(profile)
+        seed = _check_seed(seed)
+        found = self._db.execute(
+            "SELECT c.cell FROM cells c JOIN profiles p ON p.id = c.profile_id WHERE p.hash = ? AND c.seed = ?",
+            (phash, seed),
+        ).fetchall()
+        return {_cell(k) for (k,) in found}
+
+    def profiles(self) -> list[dict]:
+        """The profiles present, in the order they were first written."""
+        return [json.loads(j) for (j,) in self._db.execute("SELECT json FROM profiles ORDER BY id")]
+
+    def _resolve(self, profile: str | Mapping | None) -> tuple[int, dict]:
+        found = self._db.execute("SELECT id, hash, name, json FROM profiles ORDER BY id").fetchall()
+        listing = ", ".join(f"{name!r} [{h}]" for _, h, name, _ in found) or "none"
+        if profile is None:
+            if len(found) != 1:
+                raise ValueError(
+                    f"{self._path} holds {len(found)} profiles ({listing}); name the one to load"
+                    if found else f"{self._path} is empty: no profile has been written yet"
+                )
+            pid, _, _, j = found[0]
+            return pid, json.loads(j)
+        if isinstance(profile, Mapping):
+            profile = profile_hash(profile)
+        if not isinstance(profile, str):
+            raise ValueError(f"profile must be a name, a hash or a profile dict, got {type(profile).__name__}")
+        hits = [r for r in found if r[1] == profile] or [r for r in found if r[2] == profile]
+        if not hits:
+            raise ValueError(f"no profile {profile!r} in {self._path}; present: {listing}")
+        if len(hits) > 1:
+            raise ValueError(
+                f"{len(hits)} different profiles are named {profile!r} in {self._path}; "
+                f"give the hash instead: {', '.join(r[1] for r in hits)}"
+            )
+        pid, _, _, j = hits[0]
+        return pid, json.loads(j)
+
+    def load(self, profile: str | Mapping | None = None) -> GroundTruth:
+        """The ground truth of one profile (by name, hash or dict).
+
+        ``None`` is accepted only when the store holds exactly one profile.
+        """
+        pid, prof = self._resolve(profile)
+        db = self._db
+        # one read transaction, so rows and extras come from the same snapshot
+        db.execute("BEGIN")
+        try:
+            rows = db.execute(
+                "SELECT c.cell, m.training, m.t_inference, c.seed, m.mean, m.std, m.n "
+                "FROM cells c JOIN measurements m ON m.cell_id = c.id WHERE c.profile_id = ? "
+                "ORDER BY c.id, m.training DESC, m.t_inference",
+                (pid,),
+            ).fetchall()
+            extras = db.execute(
+                "SELECT c.cell, c.seed, e.key, e.value FROM cells c JOIN extras e ON e.cell_id = c.id "
+                "WHERE c.profile_id = ? ORDER BY c.id",
+                (pid,),
+            ).fetchall()
+            cells = db.execute(
+                "SELECT cell, seed FROM cells WHERE profile_id = ? ORDER BY id", (pid,)
+            ).fetchall()
+        finally:
+            db.execute("COMMIT")
+        frame = pd.DataFrame.from_records(
+            rows, columns=["cell", "training", "t_inference", "seed", "accuracy", "std", "n"]
+        )
+        frame["std"] = frame["std"].astype(float)  # NULL (std unknown) -> NaN
+        return GroundTruth(frame, prof, _wide_extras(cells, extras))
+
+    def export(self, path: str | os.PathLike, profile: str | Mapping | None = None) -> Path:
+        """Write the measurements to ``.csv`` or ``.parquet`` (by suffix).
+
+        One row per measurement: the columns of :meth:`GroundTruth.to_frame` plus
+        ``profile_hash``, then the cell's extras (repeated on each of its rows). With
+        ``profile=None`` every profile is exported; the ``profile``/``profile_hash`` columns
+        keep them apart.
+        """
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise ValueError(f"cannot export to {path.name!r}: the suffix must be .csv or .parquet")
+        if suffix == ".parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise ImportError(
+                    "Parquet export needs pyarrow: pip install pyarrow (or surrogate[parquet]); "
+                    "or export to .csv"
+                ) from None
+        if profile is None:
+            names = [(p["name"], profile_hash(p)) for p in self.profiles()]
+            keys = [h for _, h in names]
+        else:
+            keys = [profile_hash(self._resolve(profile)[1])]
+        frames = []
+        for h in keys:
+            gt = self.load(h)
+            frame = gt.to_frame()
+            frame.insert(1, "profile_hash", h)
+            extras = gt.extras_frame()
+            if len(extras.columns) > 2:
+                frame = frame.merge(extras, on=["cell", "seed"], how="left")
+            frames.append(frame)
+        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["profile_hash", *COLUMNS])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".csv":
+            out.to_csv(path, index=False)
+        else:
+            out.to_parquet(path, index=False)
+        return path
+
+
+def _wide_extras(cells: list[tuple[str, int]], extras: list[tuple[str, int, str, float]]) -> pd.DataFrame:
+    base = pd.DataFrame.from_records(cells, columns=["cell", "seed"])
+    if not extras:
+        return base
+    long = pd.DataFrame.from_records(extras, columns=["cell", "seed", "key", "value"])
+    wide = long.pivot(index=["cell", "seed"], columns="key", values="value")
+    wide.columns.name = None
+    return base.merge(wide.reset_index(), on=["cell", "seed"], how="left")
+
+
+# ---------------------------------------------------------------------- validation
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    return int(seed)
+
+
+def _check_rows(rows) -> list[tuple[str, float, float, float | None, int]]:
+    out, seen = [], set()
+    for row in rows:
+        try:
+            training, t, mean, std, n = row
+        except (TypeError, ValueError):
+            raise ValueError(f"a row is (training, t_inference, mean, std, n), got {row!r}") from None
+        if training not in TRAININGS:
+            raise ValueError(f"row {row!r}: unknown training {training!r}; accepted: {list(TRAININGS)}")
+        t, mean = _real(t, "t_inference", row), _real(mean, "mean", row)
+        if t < 0:
+            raise ValueError(f"row {row!r}: t_inference is seconds since programming, >= 0")
+        std = None if std is None or (isinstance(std, float) and math.isnan(std)) else _real(std, "std", row)
+        if std is not None and std < 0:
+            raise ValueError(f"row {row!r}: std must be >= 0 (or NaN/None when unknown)")
+        if isinstance(n, bool) or not hasattr(n, "__index__") or int(n) < 1:
+            raise ValueError(f"row {row!r}: n (repetitions) must be an integer >= 1")
+        if (training, t) in seen:
+            raise ValueError(f"row {row!r}: ({training!r}, {t}) is given twice")
+        seen.add((training, t))
+        out.append((training, t, mean, std, int(n)))
+    if not out:
+        raise ValueError("write_cell needs at least one (training, t_inference, mean, std, n) row")
+    return out
+
+
+def _check_extras(extras: Mapping) -> dict[str, float]:
+    if not isinstance(extras, Mapping):
+        raise ValueError(f"extras is a mapping of name -> float, got {type(extras).__name__}")
+    out = {}
+    for k, v in extras.items():
+        if not isinstance(k, str) or not k or k in _RESERVED:
+            raise ValueError(f"extras name {k!r} is not allowed: use a non-empty str other than {sorted(_RESERVED)}")
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            continue  # missing: not stored, reads back as NaN
+        out[k] = _real(v, f"extras[{k!r}]", extras)
+    return out
+
+
+def _real(x, what: str, where) -> float:
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number, got {x!r} in {where!r}") from None
+    if isinstance(x, bool) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {x!r} in {where!r}")
+    return value
