@@ -8,7 +8,6 @@ hashed and stored with every row, so rows of two recipes never mix silently.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -20,15 +19,7 @@ from .rpu import check_rpu_spec
 
 __all__ = ["Profile", "get_profile", "list_profiles", "profile_hash"]
 
-try:  # one definition for the whole package once the store lands
-    from ..data import profile_hash  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - until surrogate.data exists
-
-    def profile_hash(profile: Mapping) -> str:
-        """First 16 hex chars of the sha256 of canonical JSON (sorted keys, no spaces)."""
-        text = json.dumps(profile, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
+from ..data import profile_hash
 
 _SECTIONS = {
     "name": str,
