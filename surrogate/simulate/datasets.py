@@ -125,7 +125,7 @@ def _synthetic(input_size: int = 8, n_train: int = 256, n_test: int = 128, num_c
 
 # ---------------------------------------------------------------------- CIFAR-10
 class _BatchUnpickler(pickle.Unpickler):
-    """Admits only what a CIFAR-10 batch needs: builtins containers and numpy array rebuilding.
+    """Admits only what a CIFAR-10 batch needs: builtin containers and numpy array rebuilding.
 
     A pickle can name any callable; refusing everything else keeps a tampered file from running code.
     """
@@ -140,7 +140,8 @@ class _BatchUnpickler(pickle.Unpickler):
         ("builtins", "dict"), ("builtins", "list"), ("builtins", "tuple"),
         ("builtins", "bytes"), ("builtins", "str"), ("builtins", "int"),
         ("__builtin__", "dict"), ("__builtin__", "list"), ("__builtin__", "tuple"),
-        ("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"),
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),  # protocol 5
+        ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 carry bytes
     }
 
     def find_class(self, module: str, name: str):
