@@ -40,6 +40,22 @@ def _data(args) -> int:
         print(f"wrote {len(gt):,} rows to {out}")
     return 0
 
+def _simulate(args) -> int:
+    from .simulate import run
+
+    summary = run(
+        args.profile, args.cells, args.seed, args.store,
+        workers=args.workers, scheduler=args.scheduler, data_root=args.data_root,
+        progress=not args.quiet,
+    )
+    print(
+        f"profile {summary.profile}, seed {summary.seed}: {summary.requested} cells requested, "
+        f"{summary.skipped} already stored, {summary.written} written, {len(summary.failed)} failed"
+    )
+    for cell, error in summary.failed.items():
+        print(f"  failed: {cell}: {error.splitlines()[-1]}", file=sys.stderr)
+    return 1 if summary.failed else 0
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -55,6 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="a shipped data set (anb-cifar10) or a store file")
     p.add_argument("--export", metavar="PATH", help="write the rows to a .csv or .parquet file")
     p.set_defaults(func=_data)
+
+
+    p = sub.add_parser(
+        "simulate",
+        help="simulate cells with aihwkit into a ground-truth store (resumable)",
+        description="Train, convert, drift and HWA-fine-tune cells; write one row set per cell into "
+        "the store. Cells already stored for the profile and seed are skipped, so rerunning resumes.",
+    )
+    p.add_argument("--profile", required=True, metavar="NAME|FILE",
+                   help="built-in profile (anb-cifar10, proxy-digits, smoke) or a JSON profile file")
+    p.add_argument("--cells", required=True, metavar="sample:N|all|CELL|FILE",
+                   help="'sample:N' (seeded, prefix-stable), 'all', one NB-201 string, or a file of them")
+    p.add_argument("--seed", type=int, default=0, help="training seed; also seeds sample:N (default 0)")
+    p.add_argument("--store", required=True, metavar="PATH", help="SQLite store file (created if absent)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler")
+    p.add_argument("--data-root", metavar="DIR", help="CIFAR-10 'cifar-10-batches-py' folder (cifar10 profiles)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_simulate)
     return parser
 
 

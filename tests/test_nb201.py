@@ -56,5 +56,16 @@ def test_graph_encoding():
     assert g.num_nodes == 4 and g.edge_index.shape == (2, 6) and g.edge_attr.shape == (6, 5)
     assert g.x[0, 0] == 1 and g.x[3, 2] == 1
     assert g.live.tolist() == [True, False, True, False, False, True]
-    graphs = encoding.to_graphs([cell, cell.to_str()])
-    assert graphs[0] is graphs[1]
+
+
+def test_collate_equals_pyg_batching():
+    import torch
+    from torch_geometric.data import Batch
+
+    cells = nb201.all_cells()[::997] + [Cell.from_edges(6, [(i, i + 1, "nor_conv_3x3") for i in range(5)])]
+    ref = Batch.from_data_list(encoding.to_graphs(cells))
+    mine = encoding.collate(cells)
+    assert mine.num_graphs == ref.num_graphs == len(cells)
+    for key in ("x", "edge_index", "edge_attr", "op", "level", "live", "batch", "ptr"):
+        assert torch.equal(mine[key], ref[key]), key
+    assert [g.num_nodes for g in mine.to_data_list()] == [c.num_nodes for c in cells]

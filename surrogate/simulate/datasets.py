@@ -1,0 +1,203 @@
+"""Data sets for simulation, as in-memory tensors (no DataLoader, no torchvision).
+
+``digits`` (scikit-learn's shipped 8x8 digits, optionally upsampled) is the CPU proxy, ``cifar10``
+reads the standard python-pickle batches from a local folder, and ``synthetic`` is a seeded set
+for the fastest tests. Every split is fixed by the data set settings alone, never by the
+simulation seed, so all cells of a profile are scored on the same test images.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["DataSplit", "load_dataset", "read_cifar10", "DATASETS", "CIFAR10_ENV"]
+
+DATASETS = ("digits", "cifar10", "synthetic")
+
+#: Environment variable naming the CIFAR-10 folder when no ``root`` is given.
+CIFAR10_ENV = "SURROGATE_CIFAR10"
+
+_CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+_CIFAR_STD = (0.2470, 0.2435, 0.2616)
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """Train and test tensors: images ``(n, channels, size, size)`` float32, labels ``(n,)`` int64."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.x_train.shape[-1])
+
+
+_SETTINGS = {
+    "digits": {"input_size", "test_fraction", "split_seed"},
+    "cifar10": {"input_size"},
+    "synthetic": {"input_size", "n_train", "n_test", "num_classes", "in_channels", "noise", "data_seed"},
+}
+
+
+def load_dataset(spec: dict, root: str | os.PathLike | None = None) -> DataSplit:
+    """Load the data set a profile's ``dataset`` section describes.
+
+    Args:
+        spec: ``{"name": "digits" | "cifar10" | "synthetic", ...settings}``.
+        root: folder of the CIFAR-10 python batches (else ``$SURROGATE_CIFAR10``); ignored otherwise.
+    """
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise ValueError(f"a dataset spec is a dict with a 'name' ({', '.join(DATASETS)}), got {spec!r}")
+    name = spec["name"]
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; accepted: {', '.join(DATASETS)}")
+    unknown = set(spec) - _SETTINGS[name] - {"name"}
+    if unknown:
+        raise ValueError(
+            f"unknown settings {sorted(unknown)} for dataset {name!r}; accepted: {sorted(_SETTINGS[name])}"
+        )
+    if name == "digits":
+        return _digits(**{k: v for k, v in spec.items() if k != "name"})
+    if name == "synthetic":
+        return _synthetic(**{k: v for k, v in spec.items() if k != "name"})
+    return _cifar10(root, **{k: v for k, v in spec.items() if k != "name"})
+
+
+def _resize(x: torch.Tensor, size: int | None) -> torch.Tensor:
+    if size is None or size == x.shape[-1]:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+
+
+def _digits(input_size: int | None = None, test_fraction: float = 0.3, split_seed: int = 0) -> DataSplit:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    bunch = load_digits()
+    x = bunch.images.astype(np.float32) / 16.0
+    y = bunch.target.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x, y, test_size=test_fraction, random_state=split_seed, stratify=y
+    )
+    mean, std = float(x_tr.mean()), float(x_tr.std())
+
+    def prep(a):
+        return _resize(torch.from_numpy((a - mean) / std).unsqueeze(1), input_size).contiguous()
+
+    return DataSplit(prep(x_tr), torch.from_numpy(y_tr), prep(x_te), torch.from_numpy(y_te), 10)
+
+
+def _synthetic(input_size: int = 8, n_train: int = 256, n_test: int = 128, num_classes: int = 4,
+               in_channels: int = 1, noise: float = 1.0, data_seed: int = 0) -> DataSplit:
+    """Gaussian blobs around smooth class prototypes: learnable in one epoch, seeded."""
+    gen = torch.Generator().manual_seed(int(data_seed))
+    coarse = torch.randn(num_classes, in_channels, 4, 4, generator=gen)
+    protos = _resize(coarse, input_size)
+
+    def draw(n):
+        y = torch.arange(n) % num_classes
+        y = y[torch.randperm(n, generator=gen)]
+        x = protos[y] + noise * torch.randn(n, in_channels, input_size, input_size, generator=gen)
+        return x.contiguous(), y.to(torch.int64)
+
+    x_tr, y_tr = draw(int(n_train))
+    x_te, y_te = draw(int(n_test))
+    return DataSplit(x_tr, y_tr, x_te, y_te, int(num_classes))
+
+
+# ---------------------------------------------------------------------- CIFAR-10
+class _BatchUnpickler(pickle.Unpickler):
+    """Admits only what a CIFAR-10 batch needs: builtin containers and numpy array rebuilding.
+
+    A pickle can name any callable; refusing everything else keeps a tampered file from running code.
+    """
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("builtins", "dict"), ("builtins", "list"), ("builtins", "tuple"),
+        ("builtins", "bytes"), ("builtins", "str"), ("builtins", "int"),
+        ("__builtin__", "dict"), ("__builtin__", "list"), ("__builtin__", "tuple"),
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),  # protocol 5
+        ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 carry bytes
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f"refusing to load {module}.{name} from a CIFAR-10 batch: only numpy arrays and builtin "
+            "containers are allowed"
+        )
+
+
+def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with open(path, "rb") as fh:
+        raw = _BatchUnpickler(io.BytesIO(fh.read()), encoding="bytes").load()
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path} is not a CIFAR-10 batch: expected a dict, got {type(raw).__name__}")
+    batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in raw.items()}
+    if "data" not in batch or "labels" not in batch:
+        raise ValueError(f"{path} is not a CIFAR-10 batch: keys {sorted(batch)}, expected 'data' and 'labels'")
+    data = np.asarray(batch["data"], dtype=np.uint8)
+    labels = np.asarray(batch["labels"], dtype=np.int64)
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
+        raise ValueError(f"{path}: data has shape {data.shape} for {len(labels)} labels; expected (n, 3072)")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def read_cifar10(root: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read ``data_batch_1..5`` and ``test_batch`` from ``root`` (the ``cifar-10-batches-py`` folder).
+
+    Returns uint8 images ``(n, 3, 32, 32)`` and int64 labels for train and test.
+    """
+    if root is None:
+        root = os.environ.get(CIFAR10_ENV)
+    hint = (
+        "download the CIFAR-10 python version (cifar-10-python.tar.gz) from "
+        "https://www.cs.toronto.edu/~kriz/cifar.html, extract it, and pass the 'cifar-10-batches-py' "
+        f"folder (holding data_batch_1..5 and test_batch) as root / --data-root, or set ${CIFAR10_ENV}"
+    )
+    if root is None:
+        raise FileNotFoundError(f"no CIFAR-10 folder given; {hint}")
+    root = Path(root)
+    train_files = [root / f"data_batch_{i}" for i in range(1, 6)]
+    missing = [p.name for p in train_files + [root / "test_batch"] if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"CIFAR-10 folder {str(root)!r} lacks {', '.join(missing)}; {hint}")
+    parts = [_read_batch(p) for p in train_files]
+    x_test, y_test = _read_batch(root / "test_batch")
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), x_test, y_test)
+
+
+def _cifar10(root, input_size: int | None = None) -> DataSplit:
+    x_tr, y_tr, x_te, y_te = read_cifar10(root)
+    mean = torch.tensor(_CIFAR_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(_CIFAR_STD).view(1, 3, 1, 1)
+
+    def prep(a):
+        return _resize((torch.from_numpy(a).float() / 255.0 - mean) / std, input_size).contiguous()
+
+    return DataSplit(prep(x_tr), torch.from_numpy(y_tr), prep(x_te), torch.from_numpy(y_te), 10)

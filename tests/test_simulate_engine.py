@@ -1,0 +1,45 @@
+import math
+
+import pytest
+
+from surrogate import Cell
+from surrogate.simulate import get_profile, simulate_cell
+
+CELL = Cell.from_str("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|")
+
+
+@pytest.fixture(scope="module")
+def smoke_result():
+    return simulate_cell("smoke", CELL, 0)
+
+
+def test_rows_and_extras(smoke_result):
+    prof = get_profile("smoke")
+    times = prof["t_inference"]
+    assert [r[:2] for r in smoke_result.rows] == [(tr, t) for tr in ("standard", "hwa") for t in times]
+    for training, t, mean, std, n in smoke_result.rows:
+        assert 0 <= mean <= 100 and std >= 0 and n == prof["repetitions"]
+    assert set(smoke_result.extras) == {"digital", "standard_t0", "hwa_t0", "seconds_train",
+                                        "seconds_hwa", "seconds_eval"}
+    assert all(math.isfinite(v) for v in smoke_result.extras.values())
+    assert smoke_result.profile_hash == prof.hash and smoke_result.cell == CELL
+
+
+def test_same_inputs_same_numbers(smoke_result):
+    again = simulate_cell(get_profile("smoke").to_dict(), CELL.to_str(), 0)
+    assert again.rows == smoke_result.rows
+    timings = {"seconds_train", "seconds_hwa", "seconds_eval"}
+    assert {k: v for k, v in again.extras.items() if k not in timings} == \
+        {k: v for k, v in smoke_result.extras.items() if k not in timings}
+
+
+def test_seed_and_protocol_change_the_numbers(smoke_result):
+    assert simulate_cell("smoke", CELL, 1).rows != smoke_result.rows
+    once = get_profile("smoke").to_dict()
+    once["reprogram"] = False
+    assert simulate_cell(once, CELL, 0).rows != smoke_result.rows
+
+
+def test_bad_seed():
+    with pytest.raises(ValueError, match="seed"):
+        simulate_cell("smoke", CELL, -1)
