@@ -11,12 +11,15 @@ from .cells import OPS, Arch, Cell, as_cell
 
 __version__ = "0.1.0"
 
-__all__ = ["OPS", "Arch", "Cell", "as_cell", "nb201", "encoding", "__version__"]
+__all__ = ["OPS", "Arch", "Cell", "as_cell", "predict", "rank", "load", "Surrogate", "Prediction", "__version__"]
 
-_SUBMODULES = {"nb201", "encoding", "data", "models", "simulate", "validator", "research", "cli"}
+_SUBMODULES = {"nb201", "encoding", "data", "models", "metrics", "simulate", "validator", "research", "cli", "api"}
+_LAZY = {"predict": "api", "rank": "api", "load": "api", "Surrogate": "models", "Prediction": "models"}
 
 
 def __getattr__(name):
     if name in _SUBMODULES:
         return import_module(f".{name}", __name__)
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'surrogate' has no attribute {name!r}")

@@ -57,6 +57,69 @@ def _simulate(args) -> int:
     return 1 if summary.failed else 0
 
 
+def _interval_table(cells, pred, order=None, start=1) -> None:
+    import numpy as np
+
+    acc = np.atleast_1d(pred.accuracy)
+    order = range(len(acc)) if order is None else order
+    pct = f"{round(pred.level * 100)}% interval"
+    print(f"{'#':>4}  {'accuracy':>8}  {pct:>17}  {'std':>5}  {'degr.':>6}  cell")
+    for i, idx in enumerate(order, start):
+        lo, hi = np.atleast_1d(pred.lower)[idx], np.atleast_1d(pred.upper)[idx]
+        print(f"{i:>4}  {acc[idx]:>8.2f}  [{lo:6.2f}, {hi:6.2f}]  {np.atleast_1d(pred.std)[idx]:>5.2f}  "
+              f"{np.atleast_1d(pred.degradation)[idx]:>6.2f}  {cells[idx].to_str()}")
+
+
+def _predict(args) -> int:
+    from . import api
+    from .cells import as_cell
+
+    model = api.load(args.model)
+    cells = [as_cell(a) for a in args.arch]
+    pred = model.predict(cells, args.t, training=args.training, level=args.level)
+    print(f"{args.training} accuracy (%) at t = {args.t:g} s; degradation since {pred.t_ref:g} s; "
+          f"model {args.model}")
+    _interval_table(cells, pred)
+    return 0
+
+
+def _rank(args) -> int:
+    import numpy as np
+
+    from . import api, nb201
+
+    model = api.load(args.model)
+    cells = nb201.all_cells()
+    pred = model.predict(cells, args.t, training=args.training, level=args.level)
+    order = np.argsort(-pred.accuracy, kind="stable")[: args.top]
+    print(f"top {args.top} of {len(cells):,} NB-201 cells by predicted {args.training} accuracy (%) at "
+          f"t = {args.t:g} s (model {args.model})")
+    _interval_table(cells, pred, order)
+    return 0
+
+
+def _fit(args) -> int:
+    from . import data
+    from .models import Surrogate
+    from .simulate.runner import resolve_cells
+
+    gt = data.load(args.data)
+    train = [c for c in resolve_cells(args.cells, args.seed) if c in set(gt.cells)] if args.cells != "all" else gt.cells
+    held = sorted(set(gt.cells) - set(train), key=gt.cells.index) if args.evaluate else []
+    model = Surrogate(n_folds=args.folds, random_state=args.seed).fit(gt.subset(train))
+    if held:
+        model.metrics_["held_out"] = model.score(gt.subset(held))
+    model.metrics_["train_cells"] = f"{args.cells} (seed {args.seed}) of {args.data}"
+    out = model.save(args.out)
+    for name, block in model.metrics_.items():
+        if isinstance(block, dict):
+            for training, m in block.items():
+                print(f"{name:>9} {training:>8}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()
+                                                             if not isinstance(v, list)))
+    print(f"saved {model!r} to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="surrogate",
@@ -91,7 +154,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", metavar="DIR", help="CIFAR-10 'cifar-10-batches-py' folder (cifar10 profiles)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_simulate)
+
+    p = sub.add_parser("predict", help="predict the analog accuracy of cells at a drift time")
+    p.add_argument("arch", nargs="+", help="NB-201 cell string(s), e.g. '|nor_conv_3x3~0|+|...|'")
+    p.add_argument("--t", type=float, required=True, metavar="SECONDS", help="time since programming")
+    _model_options(p)
+    p.set_defaults(func=_predict)
+
+    p = sub.add_parser("rank", help="rank a search space by predicted analog accuracy")
+    p.add_argument("--space", default="nb201", choices=["nb201"])
+    p.add_argument("--t", type=float, required=True, metavar="SECONDS", help="time since programming")
+    p.add_argument("--top", type=int, default=10, help="how many to show (default 10)")
+    _model_options(p)
+    p.set_defaults(func=_rank)
+
+    p = sub.add_parser("fit", help="fit a Surrogate on ground truth and save it")
+    p.add_argument("--data", default="anb-cifar10", help="a shipped data set or a store file")
+    p.add_argument("--cells", default="all", metavar="sample:N|all|FILE", help="training cells (default all)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the sample and the model")
+    p.add_argument("--folds", type=int, default=5, help="cross-fitting folds = members per kind")
+    p.add_argument("--evaluate", action="store_true", help="score the cells left out and store it as held-out")
+    p.add_argument("--out", required=True, metavar="DIR", help="directory to save the model in")
+    p.set_defaults(func=_fit)
     return parser
+
+
+def _model_options(p):
+    p.add_argument("--training", default="hwa", choices=["hwa", "standard"])
+    p.add_argument("--level", type=float, default=0.9, help="interval coverage (default 0.9)")
+    p.add_argument("--model", default="anb-cifar10", help="a shipped model name or a saved model directory")
 
 
 def main(argv=None) -> int:

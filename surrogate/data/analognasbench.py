@@ -33,13 +33,14 @@ NAME = "anb-cifar10"
 #: Drift times of the benchmark, seconds after programming: 1 min, 1 h, 1 day, 30 days.
 TIMES: tuple[int, ...] = (60, 3600, 86400, 2592000)
 REPETITIONS = 25
-_CACHE_VERSION = 1  # bump when the conversion below changes
+_CACHE_VERSION = 2  # bump when the conversion below changes
 
 #: The upstream protocol (its ``training_script.py``), as a profile.
 PROFILE: dict = {
     "name": NAME,
     "source": "analog-nasbench 0.1.3",
     "dataset": "cifar10",
+    "num_classes": 10,
     "space": "nb201",
     "training": {
         "epochs": 200, "optimizer": "SGD", "lr": 0.1, "momentum": 0.9, "nesterov": True,

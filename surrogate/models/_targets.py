@@ -13,20 +13,9 @@ TRAININGS: tuple[str, ...] = ("standard", "hwa")
 
 def targets(gt):
     """``(cells, times, Y)`` from a GroundTruth; ``Y[i, k, j]`` is the mean accuracy (percent,
-    averaged over seeds) of cell ``i`` under training ``TRAININGS[k]`` at ``times[j]``, NaN if absent."""
-    from ..cells import Cell
-
-    frame = gt.to_frame()
-    unknown = set(frame["training"]) - set(TRAININGS)
-    if unknown:
-        raise ValueError(f"unknown training values {sorted(unknown)}; accepted: {TRAININGS}")
-    table = frame.pivot_table(index="cell", columns=["training", "t_inference"], values="accuracy", aggfunc="mean")
-    times = np.array(sorted(frame["t_inference"].unique()), dtype=float)
-    cols = [(tr, t) for tr in TRAININGS for t in times]
-    table = table.reindex(columns=cols)
-    Y = table.to_numpy(dtype=float).reshape(len(table), len(TRAININGS), len(times))
-    cells = [Cell.from_str(s) for s in table.index]
-    return cells, times, Y
+    pooled over seeds) of cell ``i`` under training ``TRAININGS[k]`` at ``times[j]``, NaN if absent."""
+    per = [gt.targets(training) for training in TRAININGS]
+    return per[0].cells, np.asarray(per[0].times, dtype=float), np.stack([t.mean for t in per], axis=1)
 
 
 def check_times(t_inference) -> tuple[np.ndarray, bool]:

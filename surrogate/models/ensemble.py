@@ -22,7 +22,7 @@ from ..cells import Cell, as_cell
 from ..encoding import FeatureSpec, collate
 from ..metrics import score
 from ._targets import TRAININGS, check_times, check_training, targets
-from .gnn import GNNRegressor
+from .gnn import GNNRegressor, StackedGNN
 from .prediction import Prediction
 from .xgb import XGBRegressor
 
@@ -31,6 +31,7 @@ __all__ = ["Surrogate"]
 _KINDS = {"gnn": GNNRegressor, "xgb": XGBRegressor}
 _LEVELS = np.round(np.arange(0.50, 0.995, 0.01), 2)  # levels whose interval factor is stored
 FORMAT_VERSION = 1
+_VMAP_MAX_CELLS = 512
 
 
 class Surrogate:
@@ -115,17 +116,27 @@ class Surrogate:
         return self
 
     # ------------------------------------------------------------------ predict
-    def _raw(self, cells, times):
-        """Ensemble mean and disagreement variance, ``[n, 2, nt]`` each (no degenerate override)."""
+    def _raw(self, cells, times, trainings=range(len(TRAININGS))):
+        """Ensemble mean and disagreement variance, ``[n, len(trainings), nt]`` (no degenerate override)."""
+        trainings = list(trainings)
+        shape = (len(cells), len(trainings), len(times))
         means, vars_ = {}, {}
-        batch = collate(cells) if "gnn" in self.members_ else None
-        X = XGBRegressor(**self.members_["xgb"][0].get_params())._cell_features(cells) if "xgb" in self.members_ else None
         for m, models in self.members_.items():
-            P = np.stack([mod.predict(cells, times, batch=batch) if m == "gnn" else mod.predict(cells, times, X=X)
-                          for mod in models])
+            if m == "gnn":
+                batch = collate(cells)
+                if len(cells) <= _VMAP_MAX_CELLS:  # one vectorised pass: little overhead per call
+                    if getattr(self, "_stacked", (None,))[0] is not models:
+                        self._stacked = (models, StackedGNN(models))
+                    P = self._stacked[1].predict(batch, times)[:, :, trainings]
+                else:  # on large batches vmap's copies cost more than a loop over members
+                    P = np.stack([mod.predict(cells, times, batch=batch)[:, trainings] for mod in models])
+            else:  # the members share one feature layout: build the rows once
+                rows = models[0]._rows(models[0]._cell_features(cells), times, trainings)
+                P = np.stack([mod.predict_rows(rows).reshape(shape) for mod in models])
             means[m], vars_[m] = P.mean(0), P.var(0)
-        mean = sum(self.weights_[m][None, :, None] * means[m] for m in means)
-        var = sum(self.weights_[m][None, :, None] * (vars_[m] + (means[m] - mean) ** 2) for m in means)
+        w = {m: self.weights_[m][trainings][None, :, None] for m in means}
+        mean = sum(w[m] * means[m] for m in means)
+        var = sum(w[m] * (vars_[m] + (means[m] - mean) ** 2) for m in means)
         return mean, var
 
     def _interval(self, mean, std, level):
@@ -158,9 +169,10 @@ class Surrogate:
         if outside.any():
             warnings.warn(f"t_inference outside the fitted range [{lo:g}, {hi:g}] s: extrapolating, "
                           "with a wider interval", stacklevel=2)
-        grid = np.concatenate([[self.t_ref_], t])
-        mean, var = self._raw(cells, grid)
-        mean, var = mean[:, k], var[:, k]
+        grid, where = np.unique(np.concatenate([[self.t_ref_], t]), return_inverse=True)
+        mean, var = self._raw(cells, grid, [k])
+        mean, var = mean[:, 0][:, where], var[:, 0][:, where]
+        grid = grid[where]
         log_fit = np.log10(self.times_)
         sigma = np.interp(np.log10(grid), log_fit, self.sigma_[k])
         std = np.sqrt(sigma**2 + var) * (1 + 0.5 * np.concatenate([[0], outside]))
@@ -191,6 +203,28 @@ class Surrogate:
         cells, _ = _as_cells(archs)
         acc = np.atleast_1d(self.predict(cells, float(t[0]), training=training).accuracy)
         return np.argsort(-acc, kind="stable")
+
+    def score(self, ground_truth, level: float = 0.9) -> dict:
+        """Metrics against measured ground truth, per training, averaged over its times.
+
+        Kendall tau, Spearman, MAE, precision@1 % and the coverage of the ``level`` interval,
+        each computed per time and then averaged; ``per_time`` keeps the unaveraged values.
+        """
+        self._check_fitted()
+        cells, times, Y = targets(ground_truth)
+        out = {}
+        for k, training in enumerate(TRAININGS):
+            cols = [j for j in range(len(times)) if np.isfinite(Y[:, k, j]).sum() > 2]
+            if not cols:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # times outside the fitted range are fine here
+                p = self.predict(cells, times[cols], training=training, level=level)
+            per = [score(p.accuracy[ok, i], Y[ok, k, j], p.lower[ok, i], p.upper[ok, i])
+                   for i, j in enumerate(cols) for ok in [np.isfinite(Y[:, k, j])]]
+            out[training] = {name: float(np.mean([m[name] for m in per])) for name in per[0]}
+            out[training]["per_time"] = {f"{times[j]:g}": m for j, m in zip(cols, per)}
+        return out
 
     @property
     def t_ref_(self) -> float:

@@ -18,7 +18,7 @@ from ..cells import OPS
 from ..encoding import collate
 from ._targets import TRAININGS
 
-__all__ = ["DagEncoder", "DriftHead", "GNNRegressor"]
+__all__ = ["DagEncoder", "DriftHead", "GNNRegressor", "StackedGNN"]
 
 
 class _LevelConv(MessagePassing):
@@ -121,7 +121,7 @@ class GNNRegressor:
     Settings are stored as given; ``fit`` returns ``self``; learned state ends in ``_``.
     """
 
-    def __init__(self, hidden: int = 64, epochs: int = 250, batch_size: int = 128, lr: float = 3e-3,
+    def __init__(self, hidden: int = 64, epochs: int = 200, batch_size: int = 64, lr: float = 3e-3,
                  weight_decay: float = 1e-3, random_state: int = 0):
         self.hidden = hidden
         self.epochs = epochs
@@ -143,6 +143,9 @@ class GNNRegressor:
         x = torch.tensor(np.log10(times), dtype=torch.float32)
         y = torch.tensor(np.asarray(Y, dtype=np.float32) / 100.0)
         mask = ~torch.isnan(y)
+        # weight each (training, time) column by 1 / its variance: every column counts alike
+        weight = mask / torch.tensor(np.nanvar(np.asarray(Y, dtype=float) / 100.0, axis=0) + 1e-4,
+                                     dtype=torch.float32)
         y = torch.nan_to_num(y)
         opt = torch.optim.AdamW(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.epochs)
@@ -152,7 +155,7 @@ class GNNRegressor:
             for idx in torch.randperm(len(cells), generator=gen).split(self.batch_size):
                 batch = collate([cells[i] for i in idx.tolist()])
                 err = (self.net_(batch, x) - y[idx]) ** 2
-                loss = (err * mask[idx]).sum() / mask[idx].sum().clamp(min=1)
+                loss = (err * weight[idx]).sum() / mask[idx].sum().clamp(min=1)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -160,7 +163,7 @@ class GNNRegressor:
         self.net_.eval()
         return self
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict(self, cells, times, batch=None) -> np.ndarray:
         """Accuracy in percent, ``[n_cells, 2, n_times]``; ``batch`` reuses a :func:`collate` result."""
         batch = collate(list(cells)) if batch is None else batch
@@ -179,3 +182,32 @@ class GNNRegressor:
         model.net_.load_state_dict(state)
         model.net_.eval()
         return model
+
+
+class StackedGNN:
+    """Several fitted :class:`GNNRegressor` evaluated in one vectorised pass (``torch.func.vmap``).
+
+    Same numbers as calling each member in turn, at a fraction of the per-call overhead, which
+    is what a warm single-cell query in a search loop pays.
+    """
+
+    def __init__(self, members):
+        import copy
+
+        from torch.func import stack_module_state
+
+        nets = [m.net_ for m in members]
+        self.params, self.buffers = stack_module_state(nets)
+        self.base = copy.deepcopy(nets[0]).to("meta")
+
+    @torch.inference_mode()
+    def predict(self, batch, times) -> np.ndarray:
+        """``[n_members, n_cells, 2, n_times]`` accuracy in percent."""
+        from torch.func import functional_call, vmap
+
+        x = torch.tensor(np.log10(np.asarray(times, dtype=float)), dtype=torch.float32)
+
+        def one(params, buffers):
+            return functional_call(self.base, (params, buffers), (batch, x))
+
+        return vmap(one)(self.params, self.buffers).numpy().astype(float) * 100.0

@@ -23,7 +23,7 @@ class XGBRegressor:
             block (the classic baseline).
     """
 
-    def __init__(self, n_estimators: int = 500, max_depth: int = 4, learning_rate: float = 0.05,
+    def __init__(self, n_estimators: int = 200, max_depth: int = 4, learning_rate: float = 0.1,
                  subsample: float = 0.8, colsample_bytree: float = 0.5, min_child_weight: float = 2.0,
                  reg_lambda: float = 1.0, features: str = "all", random_state: int = 0, n_jobs: int | None = None):
         self.n_estimators = n_estimators
@@ -85,8 +85,13 @@ class XGBRegressor:
         """Accuracy in percent, ``[n_cells, len(trainings), n_times]``; ``X`` reuses cell features."""
         X = self._cell_features(list(cells)) if X is None else X
         trainings = list(trainings)
-        out = self.booster_.inplace_predict(self._rows(X, times, trainings))
-        return np.asarray(out, dtype=float).reshape(len(X), len(trainings), len(np.atleast_1d(times)))
+        return self.predict_rows(self._rows(X, times, trainings)).reshape(len(X), len(trainings), -1)
+
+    def predict_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Predictions for rows built by :meth:`_rows`, so several members can share them."""
+        # a thread pool costs more than it saves on the few rows of a single query
+        self.booster_.set_param({"nthread": 1 if len(rows) < 2048 else self.n_jobs or 0})
+        return np.asarray(self.booster_.inplace_predict(rows), dtype=float)
 
     # persistence: XGBoost's own UBJSON format
     def save_booster(self, path) -> None:
