@@ -122,8 +122,9 @@ class GNNRegressor:
     """
 
     def __init__(self, hidden: int = 64, epochs: int = 200, batch_size: int = 64, lr: float = 3e-3,
-                 weight_decay: float = 1e-3, random_state: int = 0):
+                 weight_decay: float = 1e-3, rank_loss: float = 4.0, random_state: int = 0):
         self.hidden = hidden
+        self.rank_loss = rank_loss
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -131,7 +132,8 @@ class GNNRegressor:
         self.random_state = random_state
 
     def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in ("hidden", "epochs", "batch_size", "lr", "weight_decay", "random_state")}
+        return {k: getattr(self, k) for k in ("hidden", "epochs", "batch_size", "lr", "weight_decay", "rank_loss",
+                                                "random_state")}
 
     def fit(self, cells, times, Y):
         """``Y``: ``[n_cells, 2, n_times]`` accuracy in percent, NaN where unmeasured."""
@@ -154,8 +156,11 @@ class GNNRegressor:
         for _ in range(self.epochs):
             for idx in torch.randperm(len(cells), generator=gen).split(self.batch_size):
                 batch = collate([cells[i] for i in idx.tolist()])
-                err = (self.net_(batch, x) - y[idx]) ** 2
+                pred = self.net_(batch, x)
+                err = (pred - y[idx]) ** 2
                 loss = (err * weight[idx]).sum() / mask[idx].sum().clamp(min=1)
+                if self.rank_loss:
+                    loss = loss + self.rank_loss * _pairwise_loss(pred, y[idx], mask[idx], weight[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -182,6 +187,16 @@ class GNNRegressor:
         model.net_.load_state_dict(state)
         model.net_.eval()
         return model
+
+
+def _pairwise_loss(pred, y, mask, weight):
+    """Logistic loss on every ordered pair of cells within a column: rewards the right order."""
+    scale = weight[mask].mean().sqrt() if mask.any() else 1.0
+    dp = (pred.unsqueeze(0) - pred.unsqueeze(1)) * scale  # [b, b, 2, t]
+    dy = y.unsqueeze(0) - y.unsqueeze(1)
+    both = mask.unsqueeze(0) & mask.unsqueeze(1) & (dy.abs() > 1e-6)
+    loss = nn.functional.softplus(-torch.sign(dy) * dp)
+    return (loss * both).sum() / both.sum().clamp(min=1)
 
 
 class StackedGNN:
