@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _report import write_section
+
 from surrogate import data, nb201
 from surrogate.metrics import score
 from surrogate.models import Surrogate, XGBRegressor
@@ -44,7 +46,8 @@ def _mean_over_times(P, Y, lower=None, upper=None) -> dict:
 
 def run_split(gt, n: int, seed: int) -> dict:
     train = resolve_cells(f"sample:{n}", seed)
-    held = sorted(set(gt.cells) - set(train), key=gt.cells.index)
+    chosen = set(train)
+    held = [c for c in gt.cells if c not in chosen]
     t0 = time.perf_counter()
     model = Surrogate(random_state=seed, progress=False).fit(gt.subset(train))
     fit_s = time.perf_counter() - t0
@@ -139,12 +142,7 @@ def main() -> None:
     table = render(results)
     print(table)
     if args.write:
-        text = Path("BENCHMARKS.md").read_text()
-        start = text.find("\n## Prediction quality (AnalogNAS-Bench)")
-        if start >= 0:
-            end = text.find("\n## ", start + 5)
-            text = text[:start] + (text[end:] if end >= 0 else "")
-        Path("BENCHMARKS.md").write_text(text.rstrip("\n") + "\n" + table)
+        write_section("## Prediction quality (AnalogNAS-Bench)", table.split("\n", 2)[2])
 
 
 if __name__ == "__main__":

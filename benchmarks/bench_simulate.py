@@ -7,14 +7,14 @@ across diverse cells, and the speed-up of 2 local workers over 1. Writes a secti
 from __future__ import annotations
 
 import argparse
-import datetime
 import platform
-import re
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from _report import write_section
 
 from surrogate import Cell
 from surrogate.data import Store
@@ -104,12 +104,7 @@ def main(quick: bool = False) -> None:
                      f"{e['seconds_eval']:.0f} |")
     section = "\n".join(lines) + "\n"
     print(section)
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section.replace("\\", "\\\\") + "\n", text) if pattern.search(text) \
-        else text.rstrip() + "\n\n" + section
-    path.write_text(text)
+    write_section(SECTION, section[len(SECTION):])
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from _report import write_section
 
 import surrogate
 from surrogate import data, nb201
@@ -60,17 +61,12 @@ def main() -> None:
     rows.append(("fit on 781 cells (5 GNN + 5 XGBoost, cross-fitted)", f"{fit:.0f} s", "target <= 120 s"))
 
     table = ["| what | measured | note |", "| --- | ---: | --- |"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    text = (f"\n## Prediction speed\n\nMachine: {platform.machine()}, 2 cores, no GPU, Python "
+    text = (f"Machine: {platform.machine()}, 2 cores, no GPU, Python "
             f"{platform.python_version()}. Date: {datetime.date.today()}. Script: `benchmarks/bench_speed.py`; "
             "model: the shipped `anb-cifar10`.\n\n" + "\n".join(table) + "\n")
     print(text)
     if args.write:
-        doc = Path("BENCHMARKS.md").read_text()
-        start = doc.find("\n## Prediction speed")
-        if start >= 0:
-            end = doc.find("\n## ", start + 5)
-            doc = doc[:start] + (doc[end:] if end >= 0 else "")
-        Path("BENCHMARKS.md").write_text(doc.rstrip("\n") + "\n" + text)
+        write_section("## Prediction speed", text)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import time
 
 import numpy as np
 
+from _report import write_section
+
 from surrogate import data
 from surrogate.metrics import kendall
 from surrogate.models import GNNRegressor
@@ -53,12 +55,11 @@ def main() -> None:
             best = (tau.mean(), params)
     lines.append(f"\nChosen (highest mean validation Kendall): `{best[1]}`.")
     if args.write:
-        header = (f"\n## GNN tuning (validation split of training cells)\n\nMachine: {platform.machine()}, "
+        header = (f"Machine: {platform.machine()}, "
                   f"2 cores, no GPU. Date: {datetime.date.today()}. Script: `benchmarks/tune_gnn.py`. "
                   f"{len(fit)} fit / {len(val)} validation cells drawn from the 781 training cells of split "
                   "seed 0; two model seeds each.\n\n")
-        with open("BENCHMARKS.md", "a") as f:
-            f.write(header + "\n".join(lines) + "\n")
+        write_section("## GNN tuning (validation split of training cells)", header + "\n".join(lines))
     print("\n".join(lines[-1:]))
 
 

@@ -104,8 +104,10 @@ def _fit(args) -> int:
     from .simulate.runner import resolve_cells
 
     gt = data.load(args.data)
-    train = [c for c in resolve_cells(args.cells, args.seed) if c in set(gt.cells)] if args.cells != "all" else gt.cells
-    held = sorted(set(gt.cells) - set(train), key=gt.cells.index) if args.evaluate else []
+    have = set(gt.cells)
+    train = [c for c in resolve_cells(args.cells, args.seed) if c in have] if args.cells != "all" else gt.cells
+    chosen = set(train)
+    held = [c for c in gt.cells if c not in chosen] if args.evaluate else []
     model = Surrogate(n_folds=args.folds, random_state=args.seed).fit(gt.subset(train))
     if held:
         model.metrics_["held_out"] = model.score(gt.subset(held))

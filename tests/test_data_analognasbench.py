@@ -92,7 +92,7 @@ def test_every_value_matches_the_file(gt, raw):
     assert len(raw) == 15_625
     frame = gt.to_frame().set_index(["cell", "training", "t_inference"])
     extras = gt.extras_frame().set_index("cell")
-    mean, std, expect_m, expect_s = [], [], [], []
+    mean, expect_m, expect_s = [], [], []
     for key, rec in raw.items():
         s = Cell.from_anb(key).to_str()
         for training, prefix in (("standard", "baseline_drift_"), ("hwa", "analog_drift_")):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from surrogate import Cell, nb201
+from surrogate import nb201
 from surrogate.data import Store
 from surrogate.simulate import get_profile, resolve_cells, run
 from surrogate.simulate import runner as runner_mod

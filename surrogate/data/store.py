@@ -182,7 +182,7 @@ class Store:
             self._conn = None
 
     def __enter__(self) -> Store:
-        self._db
+        self._db  # noqa: B018  (raises StoreError on a closed store)
         return self
 
     def __exit__(self, *exc) -> None:
