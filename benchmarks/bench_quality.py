@@ -94,9 +94,9 @@ def render(results: dict) -> str:
         "computed per time and averaged over the four times (60 s, 1 h, 1 d, 30 d); mean ± sd over the "
         "split seeds. *alone* rows are the ensemble's own members averaged (no interval); the noise "
         f"ceiling is one isomorphic twin's label scored against the other's ({ceiling.get('pairs', '?')} "
-        "non-degenerate twin pairs from the whole table).\n",
-        "| N | model | training | Kendall | Spearman | MAE (pts) | precision@1% | 90% coverage | fit s |",
-        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "non-degenerate twin pairs from the whole table). Fit times: see *Prediction speed*.\n",
+        "| N | model | training | Kendall | Spearman | MAE (pts) | precision@1% | 90% coverage |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     models = ("ensemble", "gnn alone", "xgb alone", "xgb one-hot", "param count")
     for n in sorted({int(k.split("/")[0]) for k in results["splits"]}):
@@ -107,13 +107,12 @@ def render(results: dict) -> str:
                 for m in KEYS:
                     vals = [r[name][training][m] for r in runs if m in r[name][training]]
                     cells.append(f"{np.mean(vals):.3f} ± {np.std(vals):.3f}" if vals else "—")
-                fit = f"{np.mean([r['fit_seconds'] for r in runs]):.0f}" if name == "ensemble" else ""
-                lines.append(f"| {n} ({len(runs)} splits) | {name} | {training} | " + " | ".join(cells) + f" | {fit} |")
+                lines.append(f"| {n} ({len(runs)} splits) | {name} | {training} | " + " | ".join(cells) + " |")
     for training in ("hwa", "standard"):
         if training in ceiling:
             c = ceiling[training]
             lines.append(f"| — | isomorphic twin (noise ceiling) | {training} | {c['kendall']:.3f} | "
-                         f"{c['spearman']:.3f} | {c['mae']:.3f} | {c['precision_at_1pct']:.3f} | — | |")
+                         f"{c['spearman']:.3f} | {c['mae']:.3f} | {c['precision_at_1pct']:.3f} | — |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,4 @@
-"""Choose the GNN's ranking-loss weight on a validation split drawn from training cells only.
+"""Choose the GNN's ranking-loss weight and width on a validation split drawn from training cells only.
 
 Protocol: the N = 781 training cells of split seed 0 (``sample:781``, as in bench_quality.py)
 are split 80/20 (seed 0) into fit / validation; each candidate is fitted on the first part
@@ -25,7 +25,7 @@ from surrogate.models import GNNRegressor
 from surrogate.models._targets import targets
 from surrogate.simulate.runner import resolve_cells
 
-CANDIDATES = [dict(rank_loss=r) for r in (0.0, 0.5, 2.0, 4.0)]
+CANDIDATES = [dict(rank_loss=r) for r in (0.0, 0.5, 2.0, 4.0)] + [dict(rank_loss=4.0, hidden=h) for h in (32, 48)]
 
 
 def main() -> None:

@@ -117,7 +117,7 @@ def _fit(args) -> int:
         if isinstance(block, dict):
             for training, m in block.items():
                 print(f"{name:>9} {training:>8}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()
-                                                             if not isinstance(v, list)))
+                                                             if isinstance(v, float)))
     print(f"saved {model!r} to {out}")
     return 0
 

@@ -105,11 +105,9 @@ class FeatureSpec:
 def features(cells: Iterable, spec: FeatureSpec = FeatureSpec()) -> np.ndarray:
     """Feature matrix of shape ``(len(cells), len(spec.names))``, float32."""
     cells = [as_cell(c) for c in cells]
-    rows = np.stack([_row(c, spec) for c in cells]) if cells else np.zeros((0, len(spec.names)))
-    params, flops = macro_cost(cells, spec.width, spec.depth, spec.input_size)
-    rows[:, -2] = np.log(params)
-    rows[:, -1] = np.log(flops)
-    return rows.astype(np.float32)
+    if not cells:
+        return np.zeros((0, len(spec.names)), dtype=np.float32)
+    return np.stack([_row(c, spec) for c in cells])
 
 
 @lru_cache(maxsize=65536)
@@ -140,9 +138,10 @@ def _row(cell: Cell, spec: FeatureSpec) -> np.ndarray:
     n_ops = [sum(op == o for op in cell.ops) for o in OPS]
     n_live = [sum(op == o and lv for op, lv in zip(cell.ops, live)) for o in _TOKENS]
     lengths = [len(p) for p in paths] or [0]
+    params, flops = macro_cost([cell], spec.width, spec.depth, spec.input_size)
     extra = [cell.num_nodes, len(cell.edges), len(paths), longer, min(lengths), max(lengths),
-             float(cell.is_degenerate), 0.0, 0.0]
-    row = np.concatenate([onehot.ravel(), path_counts, n_ops, n_live, extra])
+             float(cell.is_degenerate), np.log(params[0]), np.log(flops[0])]
+    row = np.concatenate([onehot.ravel(), path_counts, n_ops, n_live, extra]).astype(np.float32)
     row.setflags(write=False)
     return row
 

@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .. import __version__
 from ..cells import Cell, as_cell
 from ..encoding import FeatureSpec, collate
 from ..metrics import score
 from ._targets import TRAININGS, check_times, check_training, targets
-from .gnn import GNNRegressor, StackedGNN
+from .gnn import GNNRegressor, pack
 from .prediction import Prediction
 from .xgb import XGBRegressor
 
@@ -31,7 +32,7 @@ __all__ = ["Surrogate"]
 _KINDS = {"gnn": GNNRegressor, "xgb": XGBRegressor}
 _LEVELS = np.round(np.arange(0.50, 0.995, 0.01), 2)  # levels whose interval factor is stored
 FORMAT_VERSION = 1
-_VMAP_MAX_CELLS = 512
+_PACK_MAX_CELLS = 256
 
 
 class Surrogate:
@@ -124,11 +125,13 @@ class Surrogate:
         for m, models in self.members_.items():
             if m == "gnn":
                 batch = collate(cells)
-                if len(cells) <= _VMAP_MAX_CELLS:  # one vectorised pass: little overhead per call
-                    if getattr(self, "_stacked", (None,))[0] is not models:
-                        self._stacked = (models, StackedGNN(models))
-                    P = self._stacked[1].predict(batch, times)[:, :, trainings]
-                else:  # on large batches vmap's copies cost more than a loop over members
+                if len(cells) <= _PACK_MAX_CELLS:  # all members in one packed pass: little overhead
+                    if getattr(self, "_packed", (None,))[0] is not models:
+                        self._packed = (models, pack(models))
+                    with torch.inference_mode():
+                        x = torch.tensor(np.log10(times), dtype=torch.float32)
+                        P = self._packed[1](batch, x)[:, :, trainings].numpy().astype(float) * 100.0
+                else:  # on large batches the packed tensors cost more than a loop over members
                     P = np.stack([mod.predict(cells, times, batch=batch)[:, trainings] for mod in models])
             else:  # the members share one feature layout: build the rows once
                 rows = models[0]._rows(models[0]._cell_features(cells), times, trainings)
@@ -242,8 +245,6 @@ class Surrogate:
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> Path:
         """Write a directory: ``manifest.json``, GNN ``state_dict`` files, XGBoost UBJSON files. No pickle."""
-        import torch
-
         self._check_fitted()
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -275,8 +276,6 @@ class Surrogate:
     @classmethod
     def load(cls, path) -> "Surrogate":
         """Read a directory written by :meth:`save` (tensors only: ``torch.load(weights_only=True)``)."""
-        import torch
-
         path = Path(path)
         if not (path / "manifest.json").is_file():
             raise FileNotFoundError(f"no saved model at {path} (expected {path / 'manifest.json'})")

@@ -18,15 +18,63 @@ from ..cells import OPS
 from ..encoding import collate
 from ._targets import TRAININGS
 
-__all__ = ["DagEncoder", "DriftHead", "GNNRegressor", "StackedGNN"]
+__all__ = ["DagEncoder", "DriftHead", "GNNRegressor", "pack"]
+
+
+class _Linear(nn.Module):
+    """``members`` independent linear maps applied at once: ``[N, M, in] -> [N, M, out]``.
+
+    Each member is initialised as ``torch.nn.Linear`` would be. With ``members=1`` it is a plain
+    linear layer; several fitted members packed together answer in one batched matmul.
+    """
+
+    def __init__(self, members: int, in_dim: int, out_dim: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(members, in_dim, out_dim))
+        self.bias = nn.Parameter(torch.empty(members, out_dim))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1 / self.weight.size(1) ** 0.5
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        if self.weight.size(0) == 1:  # one member (fitting): a plain GEMM
+            return torch.addmm(self.bias[0], x.reshape(-1, x.size(-1)), self.weight[0]).view(*x.shape[:-1], -1)
+        return torch.einsum("nmi,mio->nmo", x, self.weight) + self.bias
+
+
+class _LayerNorm(nn.Module):
+    def __init__(self, members: int, dim: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(members, dim))
+        self.bias = nn.Parameter(torch.zeros(members, dim))
+
+    def forward(self, x):
+        return nn.functional.layer_norm(x, x.shape[-1:]) * self.weight + self.bias
+
+
+def _mlp(members, dims, norm=False):
+    layers = []
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        layers.append(_Linear(members, a, b))
+        if i < len(dims) - 2:
+            layers.append(nn.ReLU())
+    if norm:
+        layers.append(_LayerNorm(members, dims[-1]))
+    return nn.Sequential(*layers)
 
 
 class _LevelConv(MessagePassing):
-    """``agg_j = sum_{i->j} MLP([h_i, op_ij])``: one op-conditioned message per edge."""
+    """``agg_j = sum_{i->j} MLP([h_i, op_ij])``: one op-conditioned message per edge.
 
-    def __init__(self, hidden: int):
-        super().__init__(aggr="add")
-        self.mlp = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+    Node states are ``[N, members, hidden]`` (``node_dim=0``).
+    """
+
+    def __init__(self, members: int, hidden: int):
+        super().__init__(aggr="add", node_dim=0)
+        self.mlp = _mlp(members, [2 * hidden, hidden, hidden])
 
     def forward(self, h, edge_index, op_emb):
         return self.propagate(edge_index, h=h, op_emb=op_emb, size=(h.size(0), h.size(0)))
@@ -36,26 +84,28 @@ class _LevelConv(MessagePassing):
 
 
 class DagEncoder(nn.Module):
-    """Embeds each cell graph as ``[h_output, mean_nodes(h)]`` of size ``2 * hidden``.
+    """Embeds each cell graph as ``[h_output, mean_nodes(h)]``: ``[graphs, members, 2 * hidden]``.
 
     Args:
         hidden: width of node states and messages.
+        members: independent copies evaluated together (1 while fitting).
     """
 
-    def __init__(self, hidden: int = 64):
+    def __init__(self, hidden: int = 64, members: int = 1):
         super().__init__()
         self.hidden = hidden
-        self.h_input = nn.Parameter(torch.empty(hidden))
-        self.op = nn.Embedding(len(OPS), hidden)
-        self.conv = _LevelConv(hidden)
-        self.update = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.LayerNorm(hidden))
+        self.members = members
+        self.h_input = nn.Parameter(torch.empty(members, hidden))
+        self.op = nn.Parameter(torch.empty(members, len(OPS), hidden))
+        self.conv = _LevelConv(members, hidden)
+        self.update = _mlp(members, [hidden, hidden, hidden], norm=True)
         self.reset_parameters()
 
     def reset_parameters(self):
         nn.init.normal_(self.h_input, std=0.1)
-        self.op.reset_parameters()
+        nn.init.normal_(self.op)
         for m in self.modules():
-            if isinstance(m, nn.Linear):
+            if isinstance(m, _Linear):
                 m.reset_parameters()
 
     def forward(self, edge_index, op, level, batch, ptr):
@@ -63,10 +113,10 @@ class DagEncoder(nn.Module):
             edge_index: ``[2, E]`` (source, target), ``op``: ``[E]`` op index,
             level: ``[N]`` node level, batch: ``[N]`` graph of each node, ptr: ``[G + 1]``.
         """
-        n = level.numel()
-        h = torch.zeros(n, self.hidden, device=level.device)
-        h = h.index_copy(0, ptr[:-1], self.h_input.expand(ptr.numel() - 1, -1))
-        op_emb = self.op(op)
+        n, graphs = level.numel(), ptr.numel() - 1
+        h = torch.zeros(n, self.members, self.hidden, device=level.device)
+        h = h.index_copy(0, ptr[:-1], self.h_input.expand(graphs, -1, -1))
+        op_emb = self.op[:, op].transpose(0, 1)
         target_level = level[edge_index[1]]
         for lv in range(1, int(level.max()) + 1 if n else 1):
             keep = target_level == lv
@@ -74,10 +124,10 @@ class DagEncoder(nn.Module):
             nodes = (level == lv).nonzero().view(-1)
             h = h.index_copy(0, nodes, self.update(agg[nodes]))
         out = h[ptr[1:] - 1]
-        return torch.cat([out, scatter(h, batch, dim=0, dim_size=ptr.numel() - 1, reduce="mean")], dim=-1)
+        return torch.cat([out, scatter(h, batch, dim=0, dim_size=graphs, reduce="mean")], dim=-1)
 
     def __repr__(self):
-        return f"{type(self).__name__}(hidden={self.hidden})"
+        return f"{type(self).__name__}(hidden={self.hidden}, members={self.members})"
 
 
 class DriftHead(nn.Module):
@@ -87,11 +137,11 @@ class DriftHead(nn.Module):
     knot (the reference time), piecewise linear between knots, the last slope continued beyond.
     """
 
-    def __init__(self, in_dim: int, knots, hidden: int = 64, n_outputs: int = len(TRAININGS)):
+    def __init__(self, in_dim: int, knots, hidden: int = 64, n_outputs: int = len(TRAININGS), members: int = 1):
         super().__init__()
         self.register_buffer("knots", torch.as_tensor(knots, dtype=torch.float32))
         self.n_outputs = n_outputs
-        self.mlp = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, n_outputs * (1 + len(knots))))
+        self.mlp = _mlp(members, [in_dim, hidden, n_outputs * (1 + len(knots))])
 
     def basis(self, x):
         k = self.knots
@@ -99,20 +149,37 @@ class DriftHead(nn.Module):
         return torch.minimum(torch.relu(x.view(-1, 1) - k.view(1, -1)), width.view(1, -1))
 
     def forward(self, z, x):
-        o = self.mlp(z).view(z.size(0), self.n_outputs, -1)
+        """``z``: ``[G, M, in_dim]``, ``x``: ``[T]`` log10-times -> ``[M, G, n_outputs, T]``."""
+        o = self.mlp(z).view(z.size(0), z.size(1), self.n_outputs, -1)
         base, slope = o[..., :1], nn.functional.softplus(o[..., 1:])
-        return base - torch.einsum("gkm,tm->gkt", slope, self.basis(x))
+        return (base - torch.einsum("gmkj,tj->gmkt", slope, self.basis(x))).transpose(0, 1)
 
 
 class _Net(nn.Module):
-    def __init__(self, hidden, knots):
+    def __init__(self, hidden, knots, members=1):
         super().__init__()
-        self.encoder = DagEncoder(hidden)
-        self.head = DriftHead(2 * hidden, knots, hidden)
+        self.encoder = DagEncoder(hidden, members)
+        self.head = DriftHead(2 * hidden, knots, hidden, members=members)
 
     def forward(self, batch, x):
         z = self.encoder(batch.edge_index, batch.op, batch.level, batch.batch, batch.ptr)
         return self.head(z, x)
+
+
+def pack(members) -> "_Net":
+    """One network evaluating fitted :class:`GNNRegressor` members together (``[M, ...]`` outputs).
+
+    Same numbers as calling each member in turn, at a fraction of the per-call overhead, which
+    is what a warm single-cell query in a search loop pays.
+    """
+    first = members[0]
+    if any(m.hidden != first.hidden or not np.array_equal(m.knots_, first.knots_) for m in members):
+        raise ValueError("only members with the same hidden size and knots can be packed")
+    net = _Net(first.hidden, first.knots_, members=len(members))
+    states = [m.net_.state_dict() for m in members]
+    net.load_state_dict({k: (states[0][k] if k.endswith("knots") else torch.cat([s[k] for s in states]))
+                         for k in states[0]})
+    return net.eval()
 
 
 class GNNRegressor:
@@ -156,7 +223,7 @@ class GNNRegressor:
         for _ in range(self.epochs):
             for idx in torch.randperm(len(cells), generator=gen).split(self.batch_size):
                 batch = collate([cells[i] for i in idx.tolist()])
-                pred = self.net_(batch, x)
+                pred = self.net_(batch, x)[0]
                 err = (pred - y[idx]) ** 2
                 loss = (err * weight[idx]).sum() / mask[idx].sum().clamp(min=1)
                 if self.rank_loss:
@@ -173,7 +240,7 @@ class GNNRegressor:
         """Accuracy in percent, ``[n_cells, 2, n_times]``; ``batch`` reuses a :func:`collate` result."""
         batch = collate(list(cells)) if batch is None else batch
         x = torch.tensor(np.log10(np.asarray(times, dtype=float)), dtype=torch.float32)
-        return self.net_(batch, x).numpy().astype(float) * 100.0
+        return self.net_(batch, x)[0].numpy().astype(float) * 100.0
 
     # persistence: a state_dict (tensors only, read with weights_only=True)
     def state_dict(self) -> dict:
@@ -197,32 +264,3 @@ def _pairwise_loss(pred, y, mask, weight):
     both = mask.unsqueeze(0) & mask.unsqueeze(1) & (dy.abs() > 1e-6)
     loss = nn.functional.softplus(-torch.sign(dy) * dp)
     return (loss * both).sum() / both.sum().clamp(min=1)
-
-
-class StackedGNN:
-    """Several fitted :class:`GNNRegressor` evaluated in one vectorised pass (``torch.func.vmap``).
-
-    Same numbers as calling each member in turn, at a fraction of the per-call overhead, which
-    is what a warm single-cell query in a search loop pays.
-    """
-
-    def __init__(self, members):
-        import copy
-
-        from torch.func import stack_module_state
-
-        nets = [m.net_ for m in members]
-        self.params, self.buffers = stack_module_state(nets)
-        self.base = copy.deepcopy(nets[0]).to("meta")
-
-    @torch.inference_mode()
-    def predict(self, batch, times) -> np.ndarray:
-        """``[n_members, n_cells, 2, n_times]`` accuracy in percent."""
-        from torch.func import functional_call, vmap
-
-        x = torch.tensor(np.log10(np.asarray(times, dtype=float)), dtype=torch.float32)
-
-        def one(params, buffers):
-            return functional_call(self.base, (params, buffers), (batch, x))
-
-        return vmap(one)(self.params, self.buffers).numpy().astype(float) * 100.0

@@ -23,7 +23,7 @@ class XGBRegressor:
             block (the classic baseline).
     """
 
-    def __init__(self, n_estimators: int = 200, max_depth: int = 4, learning_rate: float = 0.1,
+    def __init__(self, n_estimators: int = 150, max_depth: int = 4, learning_rate: float = 0.12,
                  subsample: float = 0.8, colsample_bytree: float = 0.5, min_child_weight: float = 2.0,
                  reg_lambda: float = 1.0, features: str = "all", random_state: int = 0, n_jobs: int | None = None):
         self.n_estimators = n_estimators
@@ -90,8 +90,11 @@ class XGBRegressor:
     def predict_rows(self, rows: np.ndarray) -> np.ndarray:
         """Predictions for rows built by :meth:`_rows`, so several members can share them."""
         # a thread pool costs more than it saves on the few rows of a single query
-        self.booster_.set_param({"nthread": 1 if len(rows) < 2048 else self.n_jobs or 0})
-        return np.asarray(self.booster_.inplace_predict(rows), dtype=float)
+        threads = 1 if len(rows) < 2048 else self.n_jobs or 0
+        if getattr(self, "_threads", None) != threads:
+            self.booster_.set_param({"nthread": threads})
+            self._threads = threads
+        return np.asarray(self.booster_.inplace_predict(rows, validate_features=False), dtype=float)
 
     # persistence: XGBoost's own UBJSON format
     def save_booster(self, path) -> None:
