@@ -112,7 +112,9 @@ class Surrogate:
         z = np.abs(resid) / np.sqrt(self.sigma_**2 + spread[live])
         self.z_ = np.nanquantile(z, _LEVELS, axis=0)  # [levels, training, time]
         combined[degenerate] = self.chance_
-        self.metrics_ = {"cv": _metrics(combined, Y, self._interval(combined, np.sqrt(self.sigma_**2 + spread), 0.9)),
+        half = self._z(0.9) * np.sqrt(self.sigma_**2 + spread)
+        half[degenerate] = 0.0
+        self.metrics_ = {"cv": _metrics(combined, Y, (combined - half, combined + half)),
                          "n_cells": len(cells), "n_folds": self.n_folds}
         return self
 
@@ -142,10 +144,10 @@ class Surrogate:
         var = sum(w[m] * (vars_[m] + (means[m] - mean) ** 2) for m in means)
         return mean, var
 
-    def _interval(self, mean, std, level):
-        z = np.stack([[np.interp(level, _LEVELS, self.z_[:, k, j]) for j in range(self.z_.shape[2])]
-                      for k in range(self.z_.shape[1])])  # [training, fitted time]
-        return np.clip(mean - z * std, 0, 100), np.clip(mean + z * std, 0, 100)
+    def _z(self, level: float) -> np.ndarray:
+        """Interval half-width in units of std, ``[training, fitted time]``, from the OOF residuals."""
+        return np.array([[np.interp(level, _LEVELS, self.z_[:, k, j]) for j in range(self.z_.shape[2])]
+                         for k in range(self.z_.shape[1])])
 
     def predict(self, archs, t_inference, training: str = "hwa", level: float = 0.9) -> Prediction:
         """Predicted accuracy after ``t_inference`` seconds of drift.
@@ -179,8 +181,7 @@ class Surrogate:
         log_fit = np.log10(self.times_)
         sigma = np.interp(np.log10(grid), log_fit, self.sigma_[k])
         std = np.sqrt(sigma**2 + var) * (1 + 0.5 * np.concatenate([[0], outside]))
-        zk = np.array([np.interp(level, _LEVELS, self.z_[:, k, j]) for j in range(len(self.times_))])
-        z = np.interp(np.log10(grid), log_fit, zk)
+        z = np.interp(np.log10(grid), log_fit, self._z(level)[k])
         deg = np.array([c.is_degenerate for c in cells])
         mean[deg], std[deg] = self.chance_, 0.0
         accuracy, std = mean[:, 1:], std[:, 1:]
