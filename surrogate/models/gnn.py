@@ -21,31 +21,19 @@ from ._targets import TRAININGS
 __all__ = ["DagEncoder", "DriftHead", "GNNRegressor", "pack"]
 
 
-class _Linear(nn.Module):
-    """``members`` independent linear maps applied at once: ``[N, M, in] -> [N, M, out]``.
-
-    Each member is initialised as ``torch.nn.Linear`` would be. With ``members=1`` it is a plain
-    linear layer; several fitted members packed together answer in one batched matmul.
-    """
+class _PackedLinear(nn.Module):
+    """``M`` fitted ``nn.Linear`` layers applied at once: ``[N, M, in] -> [N, M, out]``."""
 
     def __init__(self, members: int, in_dim: int, out_dim: int):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(members, in_dim, out_dim))
         self.bias = nn.Parameter(torch.empty(members, out_dim))
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        bound = 1 / self.weight.size(1) ** 0.5
-        nn.init.uniform_(self.weight, -bound, bound)
-        nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        if self.weight.size(0) == 1:  # one member (fitting): a plain GEMM
-            return torch.addmm(self.bias[0], x.reshape(-1, x.size(-1)), self.weight[0]).view(*x.shape[:-1], -1)
         return torch.einsum("nmi,mio->nmo", x, self.weight) + self.bias
 
 
-class _LayerNorm(nn.Module):
+class _PackedLayerNorm(nn.Module):
     def __init__(self, members: int, dim: int):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(members, dim))
@@ -56,20 +44,22 @@ class _LayerNorm(nn.Module):
 
 
 def _mlp(members, dims, norm=False):
+    """An MLP on ``[N, M, dim]`` states: plain torch layers for one member, packed ones for several."""
+    linear = nn.Linear if members == 1 else lambda a, b: _PackedLinear(members, a, b)
     layers = []
     for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
-        layers.append(_Linear(members, a, b))
+        layers.append(linear(a, b))
         if i < len(dims) - 2:
             layers.append(nn.ReLU())
     if norm:
-        layers.append(_LayerNorm(members, dims[-1]))
+        layers.append(nn.LayerNorm(dims[-1]) if members == 1 else _PackedLayerNorm(members, dims[-1]))
     return nn.Sequential(*layers)
 
 
 class _LevelConv(MessagePassing):
     """``agg_j = sum_{i->j} MLP([h_i, op_ij])``: one op-conditioned message per edge.
 
-    Node states are ``[N, members, hidden]`` (``node_dim=0``).
+    Node states are ``[N, hidden]``, or ``[N, members, hidden]`` when packed (``node_dim=0``).
     """
 
     def __init__(self, members: int, hidden: int):
@@ -84,19 +74,21 @@ class _LevelConv(MessagePassing):
 
 
 class DagEncoder(nn.Module):
-    """Embeds each cell graph as ``[h_output, mean_nodes(h)]``: ``[graphs, members, 2 * hidden]``.
+    """Embeds each cell graph as ``[h_output, mean_nodes(h)]``: ``[graphs, (members,) 2 * hidden]``.
 
     Args:
         hidden: width of node states and messages.
-        members: independent copies evaluated together (1 while fitting).
+        members: 1 while fitting (plain torch layers); several fitted encoders are evaluated
+            together by :func:`pack`, which builds one with ``members > 1``.
     """
 
     def __init__(self, hidden: int = 64, members: int = 1):
         super().__init__()
         self.hidden = hidden
         self.members = members
-        self.h_input = nn.Parameter(torch.empty(members, hidden))
-        self.op = nn.Parameter(torch.empty(members, len(OPS), hidden))
+        state = (hidden,) if members == 1 else (members, hidden)  # one node state: [H] or [M, H]
+        self.h_input = nn.Parameter(torch.empty(state))
+        self.op = nn.Parameter(torch.empty(len(OPS), *state))
         self.conv = _LevelConv(members, hidden)
         self.update = _mlp(members, [hidden, hidden, hidden], norm=True)
         self.reset_parameters()
@@ -105,7 +97,7 @@ class DagEncoder(nn.Module):
         nn.init.normal_(self.h_input, std=0.1)
         nn.init.normal_(self.op)
         for m in self.modules():
-            if isinstance(m, _Linear):
+            if isinstance(m, (nn.Linear, nn.LayerNorm)):
                 m.reset_parameters()
 
     def forward(self, edge_index, op, level, batch, ptr):
@@ -114,9 +106,10 @@ class DagEncoder(nn.Module):
             level: ``[N]`` node level, batch: ``[N]`` graph of each node, ptr: ``[G + 1]``.
         """
         n, graphs = level.numel(), ptr.numel() - 1
-        h = torch.zeros(n, self.members, self.hidden, device=level.device)
-        h = h.index_copy(0, ptr[:-1], self.h_input.expand(graphs, -1, -1))
-        op_emb = self.op[:, op].transpose(0, 1)
+        state = self.h_input.shape
+        h = torch.zeros(n, *state, device=level.device)
+        h = h.index_copy(0, ptr[:-1], self.h_input.expand(graphs, *state))
+        op_emb = self.op[op]
         target_level = level[edge_index[1]]
         for lv in range(1, int(level.max()) + 1 if n else 1):
             keep = target_level == lv
@@ -141,6 +134,7 @@ class DriftHead(nn.Module):
         super().__init__()
         self.register_buffer("knots", torch.as_tensor(knots, dtype=torch.float32))
         self.n_outputs = n_outputs
+        self.members = members
         self.mlp = _mlp(members, [in_dim, hidden, n_outputs * (1 + len(knots))])
 
     def basis(self, x):
@@ -149,8 +143,8 @@ class DriftHead(nn.Module):
         return torch.minimum(torch.relu(x.view(-1, 1) - k.view(1, -1)), width.view(1, -1))
 
     def forward(self, z, x):
-        """``z``: ``[G, M, in_dim]``, ``x``: ``[T]`` log10-times -> ``[M, G, n_outputs, T]``."""
-        o = self.mlp(z).view(z.size(0), z.size(1), self.n_outputs, -1)
+        """``z``: ``[G, (M,) in_dim]``, ``x``: ``[T]`` log10-times -> ``[M, G, n_outputs, T]``."""
+        o = self.mlp(z).view(z.size(0), self.members, self.n_outputs, -1)
         base, slope = o[..., :1], nn.functional.softplus(o[..., 1:])
         return (base - torch.einsum("gmkj,tj->gmkt", slope, self.basis(x))).transpose(0, 1)
 
@@ -176,9 +170,19 @@ def pack(members) -> "_Net":
     if any(m.hidden != first.hidden or not np.array_equal(m.knots_, first.knots_) for m in members):
         raise ValueError("only members with the same hidden size and knots can be packed")
     net = _Net(first.hidden, first.knots_, members=len(members))
-    states = [m.net_.state_dict() for m in members]
-    net.load_state_dict({k: (states[0][k] if k.endswith("knots") else torch.cat([s[k] for s in states]))
-                         for k in states[0]})
+    nets = [m.net_ for m in members]
+    with torch.no_grad():
+        for name, module in net.named_modules():
+            parts = [dict(n.named_modules())[name] for n in nets]
+            if isinstance(module, _PackedLinear):
+                module.weight.copy_(torch.stack([p.weight.T for p in parts]))
+                module.bias.copy_(torch.stack([p.bias for p in parts]))
+            elif isinstance(module, _PackedLayerNorm):
+                module.weight.copy_(torch.stack([p.weight for p in parts]))
+                module.bias.copy_(torch.stack([p.bias for p in parts]))
+            elif isinstance(module, DagEncoder):
+                module.h_input.copy_(torch.stack([p.h_input for p in parts]))
+                module.op.copy_(torch.stack([p.op for p in parts], dim=1))
     return net.eval()
 
 
