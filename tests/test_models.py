@@ -150,6 +150,18 @@ def test_any_dag_cell(fitted):
                               (0, 4, "avg_pool_3x3"), (3, 5, "nor_conv_1x1"), (4, 5, "nor_conv_3x3")])
     p = fitted.predict(big, [60, 86400])
     assert np.isfinite(p.accuracy).all() and (p.accuracy[1] <= p.accuracy[0])
+    # a shape never trained on adds the members' disagreement to the out-of-fold error
+    one = fitted.predict(big, 86400)
+    noise = fitted._noise(np.array([[[one.accuracy]]]), [86400], [1])[0, 0, 0]
+    assert one.std > noise
+    known = fitted.predict(Cell.from_anb((2, 2, 0, 4, 2, 0)), 86400)
+    assert known.std == pytest.approx(fitted._noise(np.array([[[known.accuracy]]]), [86400], [1])[0, 0, 0])
+
+
+def test_interval_width_follows_predicted_accuracy(fitted, split):
+    """The error table is read at each cell's predicted accuracy, so the std varies across cells."""
+    p = fitted.predict(split[1][:300], 2592000)
+    assert np.unique(np.round(p.std, 6)).size > 3
 
 
 def test_save_load_round_trip_without_pickle(fitted, split, tmp_path):

@@ -32,6 +32,7 @@ __all__ = ["Surrogate"]
 _KINDS = {"gnn": GNNRegressor, "xgb": XGBRegressor}
 _LEVELS = np.round(np.arange(0.50, 0.995, 0.01), 2)  # levels whose interval factor is stored
 FORMAT_VERSION = 1
+_NOISE_BINS = 8
 _PACK_MAX_CELLS = 256
 
 
@@ -104,15 +105,15 @@ class Surrogate:
         live = ~degenerate
         self.weights_ = _mix_weights({m: p[live] for m, p in oof.items()}, Y[live])
         combined = sum(self.weights_[m][None, :, None] * oof[m] for m in members)
-        # noise per (training, time): OOF error not already explained by member disagreement
-        spread = self._raw(cells, times)[1]
-        resid = (Y - combined)[live]
-        mse = np.nanmean(resid**2, axis=0)
-        self.sigma_ = np.sqrt(np.maximum(mse - np.nanmean(spread[live], axis=0), 0.05 * mse))
-        z = np.abs(resid) / np.sqrt(self.sigma_**2 + spread[live])
+        # error per (training, time) as a function of the predicted accuracy, from OOF residuals:
+        # what a cell like the training cells, but unseen, is off by (label noise + model error)
+        self.noise_at_, self.noise_ = _noise_table(combined[live], Y[live])
+        noise = self._noise(combined, times)
+        z = np.abs(Y - combined)[live] / noise[live]
         self.z_ = np.nanquantile(z, _LEVELS, axis=0)  # [levels, training, time]
+        self.shapes_ = sorted({(c.num_nodes, len(c.edges)) for c in cells})
         combined[degenerate] = self.chance_
-        half = self._z(0.9) * np.sqrt(self.sigma_**2 + spread)
+        half = self._z(0.9) * noise
         half[degenerate] = 0.0
         self.metrics_ = {"cv": _metrics(combined, Y, (combined - half, combined + half)),
                          "n_cells": len(cells), "n_folds": self.n_folds}
@@ -143,6 +144,19 @@ class Surrogate:
         mean = sum(w[m] * means[m] for m in means)
         var = sum(w[m] * (vars_[m] + (means[m] - mean) ** 2) for m in means)
         return mean, var
+
+    def _noise(self, mean: np.ndarray, times, trainings=range(len(TRAININGS))) -> np.ndarray:
+        """Label-noise std for predicted accuracies ``mean`` (``[n, len(trainings), len(times)]``).
+
+        Read off each fitted time's table at the predicted accuracy, then interpolated in log-time.
+        """
+        log_fit, log_t = np.log10(self.times_), np.log10(np.asarray(times, dtype=float))
+        weight = np.stack([np.interp(log_t, log_fit, np.eye(len(log_fit))[j]) for j in range(len(log_fit))], 1)
+        out = np.zeros_like(mean, dtype=float)
+        for i, k in enumerate(trainings):
+            for j in range(len(log_fit)):
+                out[:, i] += weight[:, j] * np.interp(mean[:, i], self.noise_at_[k, j], self.noise_[k, j])
+        return out
 
     def _z(self, level: float) -> np.ndarray:
         """Interval half-width in units of std, ``[training, fitted time]``, from the OOF residuals."""
@@ -178,10 +192,12 @@ class Surrogate:
         mean, var = self._raw(cells, grid, [k])
         mean, var = mean[:, 0][:, where], var[:, 0][:, where]
         grid = grid[where]
-        log_fit = np.log10(self.times_)
-        sigma = np.interp(np.log10(grid), log_fit, self.sigma_[k])
-        std = np.sqrt(sigma**2 + var) * (1 + 0.5 * np.concatenate([[0], outside]))
-        z = np.interp(np.log10(grid), log_fit, self._z(level)[k])
+        sigma = self._noise(mean[:, None], grid, [k])[:, 0]
+        # the OOF error covers cells shaped like the training cells; for other DAG shapes the
+        # members' disagreement is added on top
+        novel = np.array([(c.num_nodes, len(c.edges)) not in self.shapes_ for c in cells])
+        std = np.sqrt(sigma**2 + novel[:, None] * var) * (1 + 0.5 * np.concatenate([[0], outside]))
+        z = np.interp(np.log10(grid), np.log10(self.times_), self._z(level)[k])
         deg = np.array([c.is_degenerate for c in cells])
         mean[deg], std[deg] = self.chance_, 0.0
         accuracy, std = mean[:, 1:], std[:, 1:]
@@ -268,7 +284,8 @@ class Surrogate:
             "profile": self.profile_, "profile_hash": self.profile_hash_, "ground_truth_hash": self.ground_truth_hash_,
             "feature_spec": FeatureSpec().to_dict(), "n_cells": self.n_cells_, "times": self.times_.tolist(),
             "chance": self.chance_, "weights": {m: w.tolist() for m, w in self.weights_.items()},
-            "sigma": self.sigma_.tolist(), "levels": _LEVELS.tolist(), "z": self.z_.tolist(),
+            "noise_at": self.noise_at_.tolist(), "noise": self.noise_.tolist(), "shapes": self.shapes_,
+            "levels": _LEVELS.tolist(), "z": self.z_.tolist(),
             "metrics": self.metrics_, "members": files,
         }
         (path / "manifest.json").write_text(json.dumps(manifest, indent=1))
@@ -295,7 +312,9 @@ class Surrogate:
         model.times_ = np.asarray(manifest["times"], dtype=float)
         model.chance_ = manifest["chance"]
         model.weights_ = {m: np.asarray(w) for m, w in manifest["weights"].items()}
-        model.sigma_ = np.asarray(manifest["sigma"])
+        model.noise_at_ = np.asarray(manifest["noise_at"])
+        model.noise_ = np.asarray(manifest["noise"])
+        model.shapes_ = [tuple(x) for x in manifest["shapes"]]
         model.z_ = np.asarray(manifest["z"])
         model.metrics_ = manifest["metrics"]
         model.members_ = {}
@@ -325,6 +344,34 @@ def _as_cells(archs) -> tuple[list[Cell], bool]:
     if not archs:
         raise ValueError("no architectures given")
     return [as_cell(a) for a in archs], False
+
+
+def _noise_table(pred, Y, bins: int = _NOISE_BINS):
+    """Per (training, time), the RMS out-of-fold error in quantile bins of the predicted accuracy.
+
+    Returns ``(at, noise)``, each ``[training, time, bins]``: the bin's median prediction and its
+    RMS residual. Columns without labels borrow the mean table of the others.
+    """
+    n_k, n_t = Y.shape[1:]
+    at = np.full((n_k, n_t, bins), np.nan)
+    noise = np.full((n_k, n_t, bins), np.nan)
+    for k in range(n_k):
+        for j in range(n_t):
+            ok = np.isfinite(Y[:, k, j])
+            if ok.sum() < 2:
+                continue
+            p, r2 = pred[ok, k, j], (Y[ok, k, j] - pred[ok, k, j]) ** 2
+            groups = np.array_split(np.argsort(p, kind="stable"), min(bins, ok.sum() // 2))
+            groups += [groups[-1]] * (bins - len(groups))
+            for b, g in enumerate(groups):
+                at[k, j, b] = np.median(p[g])
+                noise[k, j, b] = np.sqrt(r2[g].mean())
+    missing = np.isnan(at).any(axis=2)
+    if missing.all():
+        raise ValueError("no (training, time) column has labels to calibrate the noise on")
+    at[missing] = np.nanmean(at[~missing], axis=0)
+    noise[missing] = np.nanmean(noise[~missing], axis=0)
+    return at, noise
 
 
 def _chance(profile: dict, degenerate_targets: np.ndarray) -> float:
