@@ -40,6 +40,7 @@ def _data(args) -> int:
         print(f"wrote {len(gt):,} rows to {out}")
     return 0
 
+
 def _simulate(args) -> int:
     from .simulate import run
 

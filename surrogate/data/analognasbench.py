@@ -207,8 +207,8 @@ def _convert(table: dict) -> dict[str, np.ndarray]:
     for i, k in enumerate(keys):
         rec = table[k]
         for j, training in enumerate(("standard", "hwa")):
-            for l, t in enumerate(TIMES):
-                mean[i, j, l], std[i, j, l] = _drift(rec, training, t, k)
+            for m, t in enumerate(TIMES):
+                mean[i, j, m], std[i, j, m] = _drift(rec, training, t, k)
         for j, field in enumerate(_EXTRAS.values()):
             extras[i, j] = _float(rec, field, k)
     return {"cells": cells, "mean": mean, "std": std, "extras": extras}
