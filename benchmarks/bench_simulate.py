@@ -42,21 +42,21 @@ def timed_run(profile, cells, store, workers):
 
 def main(quick: bool = False) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-simulate-"))
-    n_smoke, n_proxy1, n_proxy2 = (4, 1, 2) if quick else (8, 2, 10)
-    cells = diverse_cells(max(n_smoke, n_proxy2))
+    n_smoke, n_proxy = (4, 2) if quick else (8, 8)
+    cells = diverse_cells(max(n_smoke, n_proxy))
     lines = []
 
     # smoke, in-process (1 worker): the first cell pays imports and data loading
     t_smoke1 = timed_run("smoke", cells[:n_smoke], tmp / "smoke1.sqlite", 1)
     t_smoke2 = timed_run("smoke", cells[:n_smoke], tmp / "smoke2.sqlite", 2)
 
-    # proxy-digits: seconds per cell on one core (in-process), then 2 worker processes
-    t_proxy1 = timed_run("proxy-digits", cells[:n_proxy1], tmp / "proxy1.sqlite", 1)
-    t_proxy2 = timed_run("proxy-digits", cells[:n_proxy2], tmp / "proxy2.sqlite", 2)
+    # proxy-digits: the same cells on one core (in-process), then with 2 worker processes
+    t_proxy1 = timed_run("proxy-digits", cells[:n_proxy], tmp / "proxy1.sqlite", 1)
+    t_proxy2 = timed_run("proxy-digits", cells[:n_proxy], tmp / "proxy2.sqlite", 2)
     with Store(tmp / "proxy2.sqlite") as store:
         gt = store.load("proxy-digits")
     frame, extras = gt.to_frame(), gt.extras_frame().set_index("cell")
-    s1, s2 = t_proxy1 / n_proxy1, t_proxy2 / n_proxy2
+    s1, s2 = t_proxy1 / n_proxy, t_proxy2 / n_proxy
     lines += [
         SECTION,
         "",
@@ -71,8 +71,8 @@ def main(quick: bool = False) -> None:
         "| --- | ---: | ---: | ---: | ---: |",
         f"| smoke | {n_smoke} | 1 | {t_smoke1:.1f} | {t_smoke1 / n_smoke:.2f} |",
         f"| smoke | {n_smoke} | 2 | {t_smoke2:.1f} | {t_smoke2 / n_smoke:.2f} |",
-        f"| proxy-digits | {n_proxy1} | 1 | {t_proxy1:.1f} | {s1:.1f} |",
-        f"| proxy-digits | {n_proxy2} | 2 | {t_proxy2:.1f} | {s2:.1f} |",
+        f"| proxy-digits | {n_proxy} | 1 | {t_proxy1:.1f} | {s1:.1f} |",
+        f"| proxy-digits | {n_proxy} | 2 | {t_proxy2:.1f} | {s2:.1f} |",
         "",
         f"Speed-up of 2 workers over 1 (proxy-digits, s/cell at 1 worker over s/cell at 2): **{s1 / s2:.2f}x**. "
         f"For smoke it is {t_smoke1 / t_smoke2:.2f}x: with cells of about a second, the ~10 s start-up of "
