@@ -29,22 +29,13 @@ from _report import write_section
 
 from surrogate import data, nb201
 from surrogate.encoding import FeatureSpec, features
-from surrogate.metrics import score
+from surrogate.metrics import score_table
 from surrogate.models import Surrogate, XGBRegressor
 from surrogate.models._targets import TRAININGS, targets
 from surrogate.simulate.runner import resolve_cells
 
 RESULTS = Path(__file__).parent / "results" / "quality.json"
 KEYS = ("kendall", "spearman", "mae", "precision_at_1pct", "coverage")
-
-
-def _mean_over_times(P, Y, lower=None, upper=None) -> dict:
-    out = {}
-    for k, training in enumerate(TRAININGS):
-        per = [score(P[:, k, j], Y[:, k, j], None if lower is None else lower[:, k, j],
-                     None if upper is None else upper[:, k, j]) for j in range(Y.shape[2])]
-        out[training] = {m: float(np.mean([p[m] for p in per])) for m in per[0]}
-    return out
 
 
 def run_split(gt, n: int, seed: int) -> dict:
@@ -59,19 +50,19 @@ def run_split(gt, n: int, seed: int) -> dict:
     P = np.stack([model.predict(cells, times, training=t).accuracy for t in TRAININGS], axis=1)
     lo = np.stack([model.predict(cells, times, training=t).lower for t in TRAININGS], axis=1)
     hi = np.stack([model.predict(cells, times, training=t).upper for t in TRAININGS], axis=1)
-    res["ensemble"] = _mean_over_times(P, Y, lo, hi)
+    res["ensemble"] = score_table(P, Y, lo, hi)
     deg = np.array([c.is_degenerate for c in cells])
     for kind in ("gnn", "xgb"):
         Pk = np.mean([m.predict(cells, times) for m in model.members_[kind]], axis=0)
         Pk[deg] = model.chance_
-        res[f"{kind} alone"] = _mean_over_times(Pk, Y)
+        res[f"{kind} alone"] = score_table(Pk, Y)
     train_cells, _, Ytr = targets(gt.subset(train))
     onehot = XGBRegressor(features="onehot", random_state=seed).fit(train_cells, times, Ytr)
-    res["xgb one-hot"] = _mean_over_times(onehot.predict(cells, times), Y)
+    res["xgb one-hot"] = score_table(onehot.predict(cells, times), Y)
     params, _ = nb201.macro_cost(cells)
     Pp = np.broadcast_to(np.log(params)[:, None, None], Y.shape)
     res["param count"] = {t: {m: v for m, v in s.items() if m in ("kendall", "spearman", "precision_at_1pct")}
-                          for t, s in _mean_over_times(Pp, Y).items()}
+                          for t, s in score_table(Pp, Y).items()}
     return res
 
 
@@ -96,8 +87,8 @@ def reference_baselines(gt, n: int, seed: int) -> dict:
     mu, sd = flat.mean(0), flat.std(0) + 1e-9
     mlp = np.mean([MLPRegressor(hidden_layer_sizes=(128, 128), alpha=1e-3, max_iter=800, random_state=seed * 10 + r)
                    .fit(Xtr, (flat - mu) / sd).predict(X) for r in range(5)], axis=0) * sd + mu
-    return {"xgb one-hot per column": _mean_over_times(per_column, Y),
-            "mlp one-hot (5 seeds)": _mean_over_times(mlp.reshape(Y.shape), Y)}
+    return {"xgb one-hot per column": score_table(per_column, Y),
+            "mlp one-hot (5 seeds)": score_table(mlp.reshape(Y.shape), Y)}
 
 
 def noise_ceiling(gt) -> dict:
@@ -107,7 +98,7 @@ def noise_ceiling(gt) -> dict:
     for i, c in enumerate(cells):
         groups.setdefault(c.canonical(), []).append(i)
     pairs = np.array([g[:2] for g in groups.values() if len(g) >= 2 and not cells[g[0]].is_degenerate])
-    res = _mean_over_times(Y[pairs[:, 1]], Y[pairs[:, 0]])
+    res = score_table(Y[pairs[:, 1]], Y[pairs[:, 0]])
     res["pairs"] = len(pairs)
     return res
 

@@ -200,3 +200,13 @@ def test_learns_something_held_out(anb, split):
     scores = model.score(anb.subset(split[1]))
     assert scores["hwa"]["kendall"] > 0.4 and scores["standard"]["kendall"] > 0.4
     assert 0.5 < scores["hwa"]["coverage"] <= 1.0
+
+
+def test_prediction_to_frame(fitted, split):
+    cells = split[1][:4]
+    p = fitted.predict(cells, [60, 86400])
+    frame = p.to_frame(cells)
+    assert len(frame) == 8 and list(frame["cell"][:2]) == [cells[0].to_str()] * 2
+    assert frame["t_inference"].tolist()[:2] == [60, 86400]
+    np.testing.assert_allclose(frame["accuracy"].to_numpy().reshape(4, 2), p.accuracy)
+    assert (frame["training"] == "hwa").all()

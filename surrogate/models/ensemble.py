@@ -21,7 +21,7 @@ import torch
 from .. import __version__
 from ..cells import Cell, as_cell
 from ..encoding import FeatureSpec, collate
-from ..metrics import score
+from ..metrics import score_table
 from ._targets import TRAININGS, check_times, check_training, targets
 from .gnn import GNNRegressor, pack
 from .prediction import Prediction
@@ -115,7 +115,7 @@ class Surrogate:
         combined[degenerate] = self.chance_
         half = self._z(0.9) * noise
         half[degenerate] = 0.0
-        self.metrics_ = {"cv": _metrics(combined, Y, (combined - half, combined + half)),
+        self.metrics_ = {"cv": score_table(combined, Y, combined - half, combined + half, TRAININGS),
                          "n_cells": len(cells), "n_folds": self.n_folds}
         return self
 
@@ -137,7 +137,7 @@ class Surrogate:
                 else:  # on large batches the packed tensors cost more than a loop over members
                     P = np.stack([mod.predict(cells, times, batch=batch)[:, trainings] for mod in models])
             else:  # the members share one feature layout: build the rows once
-                rows = models[0]._rows(models[0]._cell_features(cells), times, trainings)
+                rows = models[0].design(cells, times, trainings)
                 P = np.stack([mod.predict_rows(rows).reshape(shape) for mod in models])
             means[m], vars_[m] = P.mean(0), P.var(0)
         w = {m: self.weights_[m][trainings][None, :, None] for m in means}
@@ -232,19 +232,11 @@ class Surrogate:
         """
         self._check_fitted()
         cells, times, Y = targets(ground_truth)
-        out = {}
-        for k, training in enumerate(TRAININGS):
-            cols = [j for j in range(len(times)) if np.isfinite(Y[:, k, j]).sum() > 2]
-            if not cols:
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # times outside the fitted range are fine here
-                p = self.predict(cells, times[cols], training=training, level=level)
-            per = [score(p.accuracy[ok, i], Y[ok, k, j], p.lower[ok, i], p.upper[ok, i])
-                   for i, j in enumerate(cols) for ok in [np.isfinite(Y[:, k, j])]]
-            out[training] = {name: float(np.mean([m[name] for m in per])) for name in per[0]}
-            out[training]["per_time"] = {f"{times[j]:g}": m for j, m in zip(cols, per)}
-        return out
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # times outside the fitted range are fine here
+            preds = [self.predict(cells, times, training=t, level=level) for t in TRAININGS]
+        f = {name: np.stack([getattr(p, name) for p in preds], axis=1) for name in ("accuracy", "lower", "upper")}
+        return score_table(f["accuracy"], Y, f["lower"], f["upper"], TRAININGS, times)
 
     @property
     def t_ref_(self) -> float:
@@ -397,21 +389,6 @@ def _mix_weights(oof: dict, Y: np.ndarray) -> dict:
         errs = [np.nanmean((g * oof[kinds[0]][:, k] + (1 - g) * oof[kinds[1]][:, k] - Y[:, k]) ** 2) for g in grid]
         w[k] = grid[int(np.nanargmin(errs))]
     return {kinds[0]: w, kinds[1]: 1 - w}
-
-
-def _metrics(pred, Y, interval) -> dict:
-    lower, upper = interval
-    out = {}
-    for k, training in enumerate(TRAININGS):
-        cols = [j for j in range(Y.shape[2]) if np.isfinite(Y[:, k, j]).sum() > 2]
-        if not cols:
-            continue
-        per_time = {}
-        for j in cols:
-            ok = np.isfinite(Y[:, k, j])
-            per_time[j] = score(pred[ok, k, j], Y[ok, k, j], lower[ok, k, j], upper[ok, k, j])
-        out[training] = {name: float(np.mean([s[name] for s in per_time.values()])) for name in next(iter(per_time.values()))}
-    return out
 
 
 def _hash_targets(cells, times, Y) -> str:

@@ -19,8 +19,8 @@ class XGBRegressor:
     """XGBoost on :func:`~surrogate.encoding.features` + ``[log10 t, training]``.
 
     Args:
-        spec: the feature layout; ``"onehot"`` restricts the features to the one-hot edge
-            block (the classic baseline).
+        features: ``"all"`` (:class:`~surrogate.encoding.FeatureSpec`'s full layout) or ``"onehot"``,
+            the one-hot edge block alone (the classic baseline).
     """
 
     def __init__(self, n_estimators: int = 150, max_depth: int = 4, learning_rate: float = 0.12,
@@ -43,34 +43,31 @@ class XGBRegressor:
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in self._PARAMS}
 
-    def _cell_features(self, cells) -> np.ndarray:
+    def design(self, cells, times, trainings=range(len(TRAININGS))) -> np.ndarray:
+        """Input rows ordered (cell, training, time): cell features, ``log10 t``, training index.
+
+        Every member of an ensemble shares this layout, so the rows can be built once for all.
+        """
         spec = FeatureSpec()
-        X = features(cells, spec)
+        X = features(list(cells), spec)
         if self.features == "onehot":
             X = X[:, : len(spec.pairs) * 5]
         elif self.features != "all":
             raise ValueError(f"features must be 'all' or 'onehot', got {self.features!r}")
-        return X
-
-    @staticmethod
-    def _rows(X, times, trainings=range(len(TRAININGS))):
-        """Rows ordered (cell, training, time)."""
         trainings = list(trainings)
         lt = np.log10(np.asarray(times, dtype=np.float32))
         n, nk, nt = len(X), len(trainings), len(lt)
-        F = np.repeat(X, nk * nt, axis=0)
         tr = np.tile(np.repeat(np.asarray(trainings, dtype=np.float32), nt), n)
-        return np.column_stack([F, np.tile(lt, n * nk), tr])
+        return np.column_stack([np.repeat(X, nk * nt, axis=0), np.tile(lt, n * nk), tr])
 
     def fit(self, cells, times, Y):
         """``Y``: ``[n_cells, 2, n_times]`` accuracy in percent, NaN where unmeasured."""
         import xgboost as xgb
 
-        X = self._cell_features(list(cells))
-        rows = self._rows(X, times)
+        rows = self.design(cells, times)
         y = np.asarray(Y, dtype=np.float32).reshape(-1)
         keep = ~np.isnan(y)
-        monotone = "(" + ",".join(["0"] * X.shape[1] + ["-1", "0"]) + ")"
+        monotone = "(" + ",".join(["0"] * (rows.shape[1] - 2) + ["-1", "0"]) + ")"
         params = {
             "objective": "reg:squarederror", "tree_method": "hist", "max_depth": self.max_depth,
             "eta": self.learning_rate, "subsample": self.subsample, "colsample_bytree": self.colsample_bytree,
@@ -81,14 +78,13 @@ class XGBRegressor:
         self.booster_ = xgb.train(params, dtrain, num_boost_round=self.n_estimators)
         return self
 
-    def predict(self, cells, times, trainings=range(len(TRAININGS)), X=None) -> np.ndarray:
-        """Accuracy in percent, ``[n_cells, len(trainings), n_times]``; ``X`` reuses cell features."""
-        X = self._cell_features(list(cells)) if X is None else X
-        trainings = list(trainings)
-        return self.predict_rows(self._rows(X, times, trainings)).reshape(len(X), len(trainings), -1)
+    def predict(self, cells, times, trainings=range(len(TRAININGS))) -> np.ndarray:
+        """Accuracy in percent, ``[n_cells, len(trainings), n_times]``."""
+        cells, trainings = list(cells), list(trainings)
+        return self.predict_rows(self.design(cells, times, trainings)).reshape(len(cells), len(trainings), -1)
 
     def predict_rows(self, rows: np.ndarray) -> np.ndarray:
-        """Predictions for rows built by :meth:`_rows`, so several members can share them."""
+        """Predictions for rows built by :meth:`design`, so several members can share them."""
         # a thread pool costs more than it saves on the few rows of a single query
         threads = 1 if len(rows) < 2048 else self.n_jobs or 0
         if getattr(self, "_threads", None) != threads:
