@@ -150,7 +150,7 @@ def test_schema_version_is_checked(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
-    with pytest.raises(ValueError, match="schema version 2.*newer"):
+    with pytest.raises(ValueError, match=f"schema version {SCHEMA_VERSION + 1}.*newer"):
         Store(path)
 
 
