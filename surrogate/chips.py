@@ -152,8 +152,8 @@ def _normalise(fields: Mapping) -> dict:
         if isinstance(value, bool) or not isinstance(value, kind):
             raise ValueError(f"chip setting {key!r} must be {kind.__name__} ({what}), got {value!r}")
         out[key] = value
-    if out["device"] not in DEVICES:
-        raise ValueError(f"chip setting 'device' must be one of {sorted(DEVICES)}, got {out['device']!r}")
+        if key == "device" and value not in DEVICES:
+            raise ValueError(f"chip setting 'device' must be one of {sorted(DEVICES)}, got {value!r}")
     if out["drift_compensation"] not in _COMPENSATION:
         raise ValueError(f"chip setting 'drift_compensation' must be one of {_COMPENSATION}, "
                          f"got {out['drift_compensation']!r}")
