@@ -268,7 +268,7 @@ def test_rows_are_checked_against_the_profile_and_the_percent_range(tmp_path):
                 store.write_cell(CHIPPED, CELLS[0], 0, [row])
         with pytest.raises(ValueError, match="source"):
             store.write_cell(CHIPPED, CELLS[0], 0, [("hwa", 60.0, 80.0, 0.5, 5)], source="")
-        assert store.load.__self__.done(CHIPPED, 0) == set()  # nothing was written
+        assert store.done(CHIPPED, 0) == set()  # nothing was written
 
 
 def test_sources_and_rounds_are_kept(tmp_path):
