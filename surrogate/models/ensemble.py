@@ -111,7 +111,7 @@ class Surrogate:
         noise = self._noise(combined, times)
         z = np.abs(Y - combined)[live] / noise[live]
         self.z_ = np.nanquantile(z, _LEVELS, axis=0)  # [levels, training, time]
-        self.shapes_ = sorted({(c.num_nodes, len(c.edges)) for c in cells})
+        self.shapes_ = sorted({(s.num_nodes, len(s.edges)) for s in (c.simplified() for c in cells)})
         combined[degenerate] = self.chance_
         half = self._z(0.9) * noise
         half[degenerate] = 0.0
@@ -193,9 +193,11 @@ class Surrogate:
         mean, var = mean[:, 0][:, where], var[:, 0][:, where]
         grid = grid[where]
         sigma = self._noise(mean[:, None], grid, [k])[:, 0]
-        # the OOF error covers cells shaped like the training cells; for other DAG shapes the
-        # members' disagreement is added on top
-        novel = np.array([(c.num_nodes, len(c.edges)) not in self.shapes_ for c in cells])
+        # the OOF error covers cells like the training cells; for a cell whose normal form has
+        # more nodes than any training cell's, the members' disagreement is added on top (by the
+        # normal form, so that equal networks drawn differently get the same interval)
+        most = max(n for n, _ in self.shapes_)
+        novel = np.array([c.simplified().num_nodes > most for c in cells])
         std = np.sqrt(sigma**2 + novel[:, None] * var) * (1 + 0.5 * np.concatenate([[0], outside]))
         z = np.interp(np.log10(grid), np.log10(self.times_), self._z(level)[k])
         deg = np.array([c.is_degenerate for c in cells])
