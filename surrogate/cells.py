@@ -333,15 +333,20 @@ def _canonical_numbering(num_nodes: int, edges: Sequence) -> tuple:
 
     The key lists, node after node, the sorted ``(source, op index)`` of its incoming edges.
     Placing nodes one at a time, only the candidates with the smallest next entry can lead to
-    the smallest key; ties (symmetries) are explored, the rest pruned.
+    the smallest key; ties (symmetries) are explored, but for twins (same inputs and outputs),
+    the rest pruned. Exponential only for cells with many tied, non-twin nodes (such as many
+    parallel branches of two or more nodes each); fine for cells of up to about ten nodes.
     """
     ordered = tuple(sorted(edges, key=lambda e: (e[1], e[0], _OP_INDEX[e[2]])))
     pairs = {(s, d) for s, d, _ in edges}
     if all((v, v + 1) in pairs for v in range(num_nodes - 1)):
         return ordered  # a path through every node: the only topological numbering
     preds = [[] for _ in range(num_nodes)]
+    succs = [[] for _ in range(num_nodes)]
     for s, d, op in edges:
         preds[d].append((s, _OP_INDEX[op]))
+        succs[s].append((d, _OP_INDEX[op]))
+    succs = [tuple(sorted(x)) for x in succs]
     best: list = [None, None]  # key, labels
 
     def place(labels, key):
@@ -356,8 +361,12 @@ def _canonical_numbering(num_nodes: int, edges: Sequence) -> tuple:
         low = min(groups.values())
         if best[0] is not None and key + (low,) > best[0][: len(key) + 1]:
             return
+        tried = set()
         for v, group in groups.items():
-            if group == low:
+            # two candidates with the same inputs (the group) and the same outputs are twins:
+            # swapping them is an automorphism, so one of them stands for both
+            if group == low and succs[v] not in tried:
+                tried.add(succs[v])
                 labels[v] = len(labels)
                 place(labels, key + (group,))
                 del labels[v]

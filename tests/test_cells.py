@@ -204,6 +204,10 @@ def test_simplified_examples():
     assert twice.simplified() == other.simplified() == other
     # x0 + x0 + x0 + x0 (NB-201's all-skip cell) needs two extra nodes, not three
     assert Cell.from_anb((0,) * 6).simplified().num_nodes == 4
+    # twelve interchangeable branches: twins are numbered once, not in 12! ways
+    wide = Cell.from_edges(14, [(0, i, "nor_conv_3x3") for i in range(1, 13)]
+                           + [(i, 13, "nor_conv_1x1") for i in range(1, 13)])
+    assert wide.simplified() == wide
     # every degenerate cell simplifies to one fixed cell
     for dead in (Cell.from_anb((1,) * 6), Cell.from_str("|nor_conv_3x3~0|+|none~0|none~1|")):
         assert dead.simplified() == Cell.from_edges(2, [(0, 1, "none")]) and dead.simplified().is_degenerate
