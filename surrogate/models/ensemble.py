@@ -133,7 +133,7 @@ class Surrogate(ParamsMixin):
         z = resid[live] / sigma[live]
         self.z_ = np.stack([[interval_factors(z[:, k, j]) for j in range(len(times))]
                             for k in range(len(TRAININGS))], axis=-1).transpose(1, 0, 2)  # [levels, k, t]
-        self.shapes_ = sorted({(c.num_nodes, len(c.edges)) for c in cells})
+        self.shapes_ = sorted({(s.num_nodes, len(s.edges)) for s in (c.simplified() for c in cells)})
         cal[degenerate] = self.chance_
         half = self._z(0.9) * sigma
         half[degenerate] = 0.0
@@ -264,9 +264,11 @@ class Surrogate(ParamsMixin):
         pick = np.concatenate([where[:1], where[len(self.times_):]])  # t_ref, then the asked times
         mean, spread, var, g = mean[:, pick], spread[:, pick], var[:, pick], grid[pick]
         sigma = self._error(mean[:, None], g, [k])[:, 0] * self._spread_factor(spread[:, None], [k])[:, 0]
-        # the OOF error covers cells shaped like the training cells; for other DAG shapes the
-        # members' disagreement is added on top
-        novel = np.array([(c.num_nodes, len(c.edges)) not in self.shapes_ for c in cells])
+        # the OOF error covers cells like the training cells; for a cell whose normal form has
+        # more nodes than any training cell's, the members' disagreement is added on top (by the
+        # normal form, so that equal networks drawn differently get the same interval)
+        most = max(n for n, _ in self.shapes_)
+        novel = np.array([c.simplified().num_nodes > most for c in cells])
         std = np.sqrt(sigma**2 + novel[:, None] * var) * (1 + 0.5 * np.concatenate([[0], outside]))
         z = np.interp(np.log10(g), np.log10(self.times_), self._z(level)[k])
         deg = np.array([c.is_degenerate for c in cells])
@@ -427,10 +429,9 @@ def _as_cells(archs) -> tuple[list[Cell], bool]:
     return [as_cell(a) for a in archs], False
 
 
-def _key(cell: Cell):
+def _key(cell: Cell) -> Cell:
     """The cache key of a cell: its normal form, so equal networks share one entry."""
-    simplified = getattr(cell, "simplified", None)
-    return simplified() if simplified is not None else cell
+    return cell.simplified()
 
 
 def _level_maps(pred, Y) -> list[list[np.ndarray]]:
