@@ -110,17 +110,23 @@ class Surrogate(ParamsMixin):
                 self.members_[m].append(model)
                 bar.update()
         bar.close()
-
-        live = ~degenerate
         fold_of = np.empty(len(cells), dtype=int)
         for k, (_, held) in enumerate(folds):
             fold_of[held] = k
+        return self._calibrate_from_oof(cells, Y, oof, fold_of)
+
+    def _calibrate_from_oof(self, cells, Y, oof, fold_of) -> "Surrogate":
+        """Everything learned from the out-of-fold predictions ``oof`` (see :meth:`fit`)."""
+        members, times = list(oof), self.times_
+        degenerate = np.array([c.is_degenerate for c in cells])
+        live = ~degenerate
+        folds = range(fold_of.max() + 1)
         self.weights_ = _rank_weights({m: p[live] for m, p in oof.items()}, Y[live])
         mix = sum(self.weights_[m][None, :, None] * oof[m] for m in members)
         self.level_maps_ = _level_maps(mix[live], Y[live])
         # residuals of maps fitted without the cell's fold: out-of-sample, like a new cell's
         cal = np.full_like(Y, np.nan)
-        for k in range(len(folds)):
+        for k in folds:
             rest, own = live & (fold_of != k), live & (fold_of == k)
             cal[own] = _calibrate(_level_maps(mix[rest], Y[rest]), mix[own])
         resid = Y - cal
@@ -131,8 +137,8 @@ class Surrogate(ParamsMixin):
         self.spread_at_, self.spread_factor_ = _spread_tables(spread[live], z[live])
         sigma = sigma * self._spread_factor(spread)
         z = resid[live] / sigma[live]
-        self.z_ = np.stack([[interval_factors(z[:, k, j]) for j in range(len(times))]
-                            for k in range(len(TRAININGS))], axis=-1).transpose(1, 0, 2)  # [levels, k, t]
+        self.z_ = np.array([[interval_factors(z[:, k, j]) for j in range(len(times))]
+                            for k in range(len(TRAININGS))]).transpose(2, 0, 1)  # [levels, training, time]
         self.shapes_ = sorted({(s.num_nodes, len(s.edges)) for s in (c.simplified() for c in cells)})
         cal[degenerate] = self.chance_
         half = self._z(0.9) * sigma
