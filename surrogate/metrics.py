@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["kendall", "spearman", "mae", "precision_at", "coverage", "score", "score_table"]
 
 
 def kendall(pred, true) -> float:
+    from scipy import stats  # here, not at import: predicting needs no scipy
+
     return float(stats.kendalltau(pred, true).statistic)
 
 
 def spearman(pred, true) -> float:
+    from scipy import stats
+
     return float(stats.spearmanr(pred, true).statistic)
 
 
