@@ -9,7 +9,6 @@ import torch
 
 from surrogate import Cell, data, nb201
 from surrogate.models import GNNRegressor, Surrogate, XGBRegressor
-from surrogate.models.gnn import pack
 
 FAST = dict(gnn_params=dict(epochs=15, hidden=16), xgb_params=dict(n_estimators=30), n_folds=2, progress=False)
 TIMES = np.geomspace(1, 1e9, 40)
@@ -152,11 +151,17 @@ def test_any_dag_cell(fitted):
     assert np.isfinite(p.accuracy).all() and (p.accuracy[1] <= p.accuracy[0])
     # a normal form larger than any training cell's adds the members' disagreement to the OOF error
     assert big.simplified().num_nodes == 5  # the skip node 3 merges into node 2
+    def table_std(cell, acc):  # the OOF error at this level, widened by the members' disagreement
+        _, spread, var = fitted._mixed([cell], np.array([86400.0]), 1)
+        base = fitted._error(np.array([[[acc]]]), [86400], [1])[0, 0, 0]
+        return base * fitted._spread_factor(spread[:, None], [1])[0, 0, 0], var[0, 0]
+
     one = fitted.predict(big, 86400)
-    noise = fitted._noise(np.array([[[one.accuracy]]]), [86400], [1])[0, 0, 0]
-    assert one.std > noise
-    known = fitted.predict(Cell.from_anb((2, 2, 0, 4, 2, 0)), 86400)
-    assert known.std == pytest.approx(fitted._noise(np.array([[[known.accuracy]]]), [86400], [1])[0, 0, 0])
+    base, var = table_std(big, one.accuracy)
+    assert var > 0 and one.std == pytest.approx(np.sqrt(base**2 + var))
+    known = Cell.from_anb((2, 2, 0, 4, 2, 0))
+    pred = fitted.predict(known, 86400)
+    assert pred.std == pytest.approx(table_std(known, pred.accuracy)[0])
 
 
 def test_same_network_same_answer(fitted):
@@ -193,7 +198,7 @@ def test_save_load_round_trip_without_pickle(fitted, split, tmp_path):
     for entry in manifest["members"]["gnn"]:
         state = torch.load(path / entry["file"], weights_only=True)  # tensors only
         assert all(isinstance(v, torch.Tensor) for v in state.values())
-    assert sorted(p.suffix for p in path.iterdir()) == [".json"] + [".pt"] * 2 + [".ubj"] * 2
+    assert sorted(p.suffix for p in path.iterdir()) == [".json"] + [".pt"] * 2 + [".ubj"] * 2  # no cache asked
     loaded = Surrogate.load(path)
     a = fitted.predict(split[1][:30], [60, 86400])
     b = loaded.predict(split[1][:30], [60, 86400])
@@ -203,15 +208,67 @@ def test_save_load_round_trip_without_pickle(fitted, split, tmp_path):
         Surrogate.load(tmp_path / "nothing")
 
 
-def test_packed_gnn_equals_members(fitted, split):
-    from surrogate.encoding import collate
+def test_drift_curve_in_numpy_equals_the_torch_head(fitted, split):
+    """Cached coefficients evaluated in numpy give what the network itself outputs, at any time."""
+    from surrogate.models._drift import drift_curve
 
-    cells = split[1][:7]
-    times = [60, 3600, 1e7]
-    with torch.inference_mode():
-        packed = pack(fitted.members_["gnn"])(collate(cells), torch.log10(torch.tensor(times))).numpy() * 100
-    loop = np.stack([m.predict(cells, times) for m in fitted.members_["gnn"]])
-    np.testing.assert_allclose(packed, loop, rtol=1e-5, atol=1e-4)
+    cells, times = split[1][:7], np.array([1.0, 60, 3600, 1e7, 1e10])
+    member = fitted.members_["gnn"][0]
+    direct = member.predict(cells, times)
+    cached = drift_curve(member.coefficients(cells), member.knots_, np.log10(times)) * 100
+    np.testing.assert_allclose(cached, direct, rtol=1e-5, atol=1e-4)
+
+
+def test_outputs_are_accuracies_and_never_rise_with_time(fitted, split):
+    cells = split[1][:200]
+    for member in fitted.members_["gnn"] + fitted.members_["xgb"]:
+        out = member.predict(cells, TIMES)
+        assert (out >= 0).all() and (out <= 100).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for training in ("hwa", "standard"):
+            p = fitted.predict(cells, TIMES, training=training)
+            assert (p.accuracy >= 0).all() and (p.accuracy <= 100).all()
+            assert (np.diff(p.accuracy, axis=1) <= 1e-9).all()
+            assert (p.lower <= p.accuracy).all() and (p.accuracy <= p.upper).all()
+
+
+def test_clone_and_params(fitted):
+    from sklearn.base import clone
+
+    for est in (fitted, GNNRegressor(hidden=8, epochs=3), XGBRegressor(n_estimators=7)):
+        copy = clone(est)
+        assert type(copy) is type(est) and copy.get_params() == est.get_params()
+        assert not hasattr(copy, "weights_") and not hasattr(copy, "net_") and not hasattr(copy, "booster_")
+    assert Surrogate().set_params(n_folds=3).n_folds == 3
+    with pytest.raises(ValueError, match="invalid parameter 'folds'"):
+        Surrogate().set_params(folds=3)
+
+
+def test_a_model_refuses_another_chip(fitted, split):
+    assert fitted.chip_["name"] == "anb-pcm"
+    same = fitted.predict(split[1][0], 60, chip="anb-pcm").accuracy
+    assert same == fitted.predict(split[1][0], 60).accuracy
+    with pytest.raises(ValueError, match="fitted on chip 'anb-pcm'.*cannot predict chip 'pcm-6bit'"):
+        fitted.predict(split[1][0], 60, chip="pcm-6bit")
+
+
+def test_saved_cache_answers_without_torch(fitted, split, tmp_path):
+    import subprocess
+    import sys
+
+    fitted.save(tmp_path / "m", precompute=split[1][:50])
+    code = (f"import sys, numpy as np, surrogate\nfrom surrogate import Cell\n"
+            f"m = surrogate.load({str(tmp_path / 'm')!r})\n"
+            f"cells = [Cell.from_str(s) for s in {[c.to_str() for c in split[1][:50]]!r}]\n"
+            "p = m.predict(cells, [60, 86400]).accuracy\n"
+            "print('torch' in sys.modules, 'xgboost' in sys.modules)\n"
+            f"np.save({str(tmp_path / 'p.npy')!r}, p)\n"
+            "m.predict(Cell.from_edges(3, [(0, 1, 'nor_conv_1x1'), (1, 2, 'nor_conv_1x1'), (0, 2, 'avg_pool_3x3')]), 60)\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False", "True"]  # members (and torch) load only for a cell outside the cache
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), fitted.predict(split[1][:50], [60, 86400]).accuracy)
 
 
 def test_learns_something_held_out(anb, split):

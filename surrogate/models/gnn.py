@@ -19,7 +19,7 @@ from ..encoding import collate
 from ._params import ParamsMixin
 from ._targets import TRAININGS
 
-__all__ = ["DagEncoder", "DriftHead", "GNNRegressor", "pack"]
+__all__ = ["DagEncoder", "DriftHead", "GNNRegressor"]
 
 
 class _PackedLinear(nn.Module):
@@ -167,32 +167,6 @@ class _Net(nn.Module):
     def forward(self, batch, x):
         z = self.encoder(batch.edge_index, batch.op, batch.level, batch.batch, batch.ptr)
         return self.head(z, x)
-
-
-def pack(members) -> "_Net":
-    """One network evaluating fitted :class:`GNNRegressor` members together (``[M, ...]`` outputs).
-
-    Same numbers as calling each member in turn, at a fraction of the per-call overhead, which
-    is what a warm single-cell query in a search loop pays.
-    """
-    first = members[0]
-    if any(m.hidden != first.hidden or not np.array_equal(m.knots_, first.knots_) for m in members):
-        raise ValueError("only members with the same hidden size and knots can be packed")
-    net = _Net(first.hidden, first.knots_, members=len(members))
-    nets = [m.net_ for m in members]
-    with torch.no_grad():
-        for name, module in net.named_modules():
-            parts = [dict(n.named_modules())[name] for n in nets]
-            if isinstance(module, _PackedLinear):
-                module.weight.copy_(torch.stack([p.weight.T for p in parts]))
-                module.bias.copy_(torch.stack([p.bias for p in parts]))
-            elif isinstance(module, _PackedLayerNorm):
-                module.weight.copy_(torch.stack([p.weight for p in parts]))
-                module.bias.copy_(torch.stack([p.bias for p in parts]))
-            elif isinstance(module, DagEncoder):
-                module.h_input.copy_(torch.stack([p.h_input for p in parts]))
-                module.op.copy_(torch.stack([p.op for p in parts], dim=1))
-    return net.eval()
 
 
 class GNNRegressor(ParamsMixin):
