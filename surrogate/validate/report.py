@@ -177,7 +177,7 @@ class ValidationReport:
         lines = ax3.get_legend_handles_labels()
         more = tw.get_legend_handles_labels()
         ax3.legend(lines[0] + more[0], lines[1] + more[1], loc="lower left", fontsize="small")
-        ax3.xaxis.get_major_locator().set_params(integer=True)
+        ax3.set_xticks(x if len(x) <= 20 else x[:: int(np.ceil(len(x) / 20))])
         v = self.record["verdict"]
         r = self.record
         fig.suptitle(f"{r['model']['profile']} [{r['model']['profile_hash']}]: {v['verdict']} "
