@@ -11,10 +11,11 @@ from .cells import OPS, Arch, Cell, as_cell
 
 __version__ = "0.1.0"
 
-__all__ = ["OPS", "Arch", "Cell", "as_cell", "predict", "rank", "load", "Surrogate", "Prediction", "__version__"]
+__all__ = ["OPS", "Arch", "Cell", "as_cell", "predict", "rank", "load", "Surrogate", "Prediction",
+           "__version__"]
 
 _SUBMODULES = {"nb201", "encoding", "data", "models", "metrics", "simulate", "calibration", "validate",
-               "research", "cli", "api"}
+               "research", "cli", "api", "nasbench", "search"}
 _LAZY = {"predict": "api", "rank": "api", "load": "api", "Surrogate": "models", "Prediction": "models"}
 
 

@@ -31,11 +31,11 @@ def load(name_or_path=DEFAULT) -> Surrogate:
     return Surrogate.load(path)
 
 
-def predict(arch, t_inference, training: str = "hwa", level: float = 0.9, model=DEFAULT) -> Prediction:
+def predict(arch, t_inference, training: str = "hwa", level: float = 0.9, model=DEFAULT, chip=None) -> Prediction:
     """Predict with the shipped default model (loaded lazily, once); see ``Surrogate.predict``."""
-    return load(model).predict(arch, t_inference, training=training, level=level)
+    return load(model).predict(arch, t_inference, training=training, level=level, chip=chip)
 
 
-def rank(archs, t_inference, training: str = "hwa", model=DEFAULT):
+def rank(archs, t_inference, training: str = "hwa", model=DEFAULT, chip=None):
     """Indices of ``archs``, best first, by the shipped default model; see ``Surrogate.rank``."""
-    return load(model).rank(archs, t_inference, training=training)
+    return load(model).rank(archs, t_inference, training=training, chip=chip)

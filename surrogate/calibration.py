@@ -1,12 +1,13 @@
-"""Calibration arithmetic: does a predicted mean and std describe what was measured?
+"""Calibration arithmetic, one module shared by the ensemble (fitting its level and intervals), the
+scores of :mod:`surrogate.metrics` and the validator (judging them): monotone level maps, error tables
+conditional on the prediction, interval factors, z-scores, coverage, proper scores, the statistical
+tests of a validation round and the adaptive-conformal update.
 
-Pure numpy functions, shared by the ensemble (interval factors, error tables), the scores of
-:mod:`surrogate.metrics` and the validator (z-scores, tests, online recalibration). Every
-function takes arrays of any matching shape unless it says otherwise; NaN in ``y`` means "not
-measured" and is left out. Accuracies are in percent, but nothing here depends on the unit.
-
-Conventions: ``z = (y - mean) / std`` (measured minus predicted, in units of the predicted
-std); ``bias = mean - y`` averaged (positive: the model promises more than is measured).
+Pure numpy on plain arrays, so that what the ensemble learns from its out-of-fold residuals and
+what the validator checks on re-measured cells are computed the same way. Unless a function says
+otherwise it takes arrays of any matching shape, and NaN in ``y`` means "not measured" and is left
+out. Conventions: ``z = (y - mean) / std`` (measured minus predicted, in units of the predicted std);
+``bias = mean - y`` averaged (positive: the model promises more than is measured).
 """
 
 from __future__ import annotations
@@ -14,15 +15,116 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-__all__ = [
-    "interval_factor", "level_of_factor", "gaussian_interval", "z_scores", "coverage", "reliability",
-    "gaussian_nll", "crps_gaussian", "bias", "bias_ztest", "bias_ttest", "dispersion_test", "bonferroni",
-    "empirical_factors", "factor_at", "binned_rms", "aci_step", "aci_scale", "scale_interval",
-]
+__all__ = ["LEVELS", "BIN_QUANTILES", "fit_level_map", "apply_level_map", "error_table", "interval_factors",
+           "scale_factor_table",
+           "gaussian_factor", "gaussian_level", "gaussian_interval", "z_scores", "coverage", "reliability",
+           "gaussian_nll", "crps_gaussian", "bias", "bias_ztest", "bias_ttest", "dispersion_test",
+           "bonferroni", "aci_step", "aci_scale", "scale_interval"]
+
+#: Interval levels whose factor is stored; others are interpolated.
+LEVELS = np.round(np.arange(0.50, 0.995, 0.01), 2)
+#: Quantiles of the predicted accuracy that bound the bins of :func:`error_table`: deciles, with the
+#: top decile split again, since a search lives at the top of the ranking.
+BIN_QUANTILES = np.array([0, .1, .2, .3, .4, .5, .6, .7, .8, .9, .97, 1.0])
 
 
-# ---------------------------------------------------------------------- interval factors
-def interval_factor(level):
+def fit_level_map(pred, true) -> np.ndarray:
+    """A strictly increasing map from predicted to expected measured accuracy, ``[2, knots + 2]``.
+
+    Isotonic regression of ``true`` on ``pred`` (pool-adjacent-violators, scikit-learn's), whose
+    blocks become knots at (mean prediction, mean measurement); between knots the map is linear,
+    beyond them it continues with the slope of a least-squares line through the outer 10 % of
+    points (clipped to [0.05, 1]: never flat, so the map keeps the order of the predictions, and
+    never steeper than the identity, so it never stretches the extrapolated tails). The map is
+    what removes the winner's curse: the measured mean of cells predicted at a level, the top
+    included, is what the map returns there. Stored as rows ``x`` and ``y`` of knots; the first and
+    last columns hold the lower and upper tail slopes (in both rows).
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    pred, true = np.asarray(pred, dtype=float), np.asarray(true, dtype=float)
+    ok = np.isfinite(pred) & np.isfinite(true)
+    pred, true = pred[ok], true[ok]
+    if len(pred) < 4:
+        raise ValueError(f"a level map needs at least 4 (prediction, measurement) pairs, got {len(pred)}")
+    order = np.argsort(pred, kind="stable")
+    xs, ys = pred[order], true[order]
+    fitted = IsotonicRegression().fit_transform(xs, ys)
+    bounds = np.append(np.flatnonzero(np.diff(fitted, prepend=np.nan) != 0), len(fitted))  # block starts
+    kx = np.array([xs[a:b].mean() for a, b in zip(bounds[:-1], bounds[1:])])
+    ky = np.array([ys[a:b].mean() for a, b in zip(bounds[:-1], bounds[1:])])
+    keep = np.concatenate([[True], np.diff(kx) > 1e-9])  # strictly increasing x
+    kx, ky = kx[keep], np.maximum.accumulate(ky[keep])
+    ky = ky + np.arange(len(ky)) * 1e-6  # strictly increasing y: ties of isotonic blocks broken in order
+    tail = max(4, len(xs) // 10)
+    slopes = [_slope(xs[:tail], ys[:tail]), _slope(xs[-tail:], ys[-tail:])]
+    return np.stack([np.concatenate([[slopes[0]], kx, [slopes[1]]]),
+                     np.concatenate([[slopes[0]], ky, [slopes[1]]])])
+
+
+def _slope(x, y) -> float:
+    if np.ptp(x) <= 0:
+        return 1.0
+    return float(np.clip(np.polyfit(x, y, 1)[0], 0.05, 1.0))
+
+
+def apply_level_map(x, level_map) -> np.ndarray:
+    """Evaluate a map from :func:`fit_level_map` at ``x`` (any shape)."""
+    x = np.asarray(x, dtype=float)
+    kx, ky = level_map[0, 1:-1], level_map[1, 1:-1]
+    lo, hi = level_map[1, 0], level_map[1, -1]
+    out = np.interp(x, kx, ky)
+    out = np.where(x < kx[0], ky[0] + lo * (x - kx[0]), out)
+    return np.where(x > kx[-1], ky[-1] + hi * (x - kx[-1]), out)
+
+
+def error_table(pred, resid, quantiles=BIN_QUANTILES) -> tuple[np.ndarray, np.ndarray]:
+    """RMS of ``resid`` in bins of ``pred`` bounded by its ``quantiles``: ``(at, rms)``, one per bin.
+
+    ``at`` is each bin's median prediction, for interpolating the error at any predicted value.
+    """
+    pred, resid = np.asarray(pred, dtype=float), np.asarray(resid, dtype=float)
+    ok = np.isfinite(pred) & np.isfinite(resid)
+    pred, resid = pred[ok], resid[ok]
+    edges = np.quantile(pred, quantiles)
+    which = np.clip(np.searchsorted(edges, pred, side="right") - 1, 0, len(edges) - 2)
+    at, rms = np.full(len(edges) - 1, np.nan), np.full(len(edges) - 1, np.nan)
+    for b in range(len(edges) - 1):
+        inside = which == b
+        if inside.sum() >= 2:
+            at[b], rms[b] = np.median(pred[inside]), np.sqrt(np.mean(resid[inside] ** 2))
+    keep = np.isfinite(at)
+    if not keep.any():
+        raise ValueError("too few residuals to tabulate the error")
+    # empty bins (ties in pred) borrow their neighbours through interpolation
+    idx = np.arange(len(at))
+    at = np.interp(idx, idx[keep], at[keep])
+    rms = np.interp(idx, idx[keep], rms[keep])
+    return np.maximum.accumulate(at), rms
+
+
+def scale_factor_table(spread, z, bins: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """How the size of standardised residuals ``z`` grows with a cell-specific ``spread``.
+
+    Returns ``(at, factor)`` per quantile bin of ``spread``: the RMS of ``z`` there, normalised to
+    an RMS of 1 overall, so multiplying the error table's std by it keeps the average calibration
+    and moves width to the cells whose members disagree.
+    """
+    spread, z = np.asarray(spread, dtype=float), np.asarray(z, dtype=float)
+    ok = np.isfinite(spread) & np.isfinite(z)
+    at, rms = error_table(spread[ok], z[ok], np.linspace(0, 1, bins + 1))
+    rms = np.maximum.accumulate(rms)  # more disagreement never means a tighter interval
+    return at, rms / np.sqrt(np.mean(z[ok] ** 2))
+
+
+def interval_factors(z, levels=LEVELS) -> np.ndarray:
+    """Two-sided interval half-widths, in units of std, that cover ``levels`` of ``|z|``."""
+    z = np.abs(np.asarray(z, dtype=float))
+    return np.nanquantile(z[np.isfinite(z)], levels)
+
+
+# ---------------------------------------------------------------------- Gaussian intervals
+def gaussian_factor(level):
     """Half-width, in stds, of the central ``level`` interval of a normal: ``Phi^-1((1 + level) / 2)``."""
     level = np.asarray(level, dtype=float)
     if np.any((level <= 0) | (level >= 1)):
@@ -30,43 +132,15 @@ def interval_factor(level):
     return stats.norm.ppf((1.0 + level) / 2.0)
 
 
-def level_of_factor(factor):
-    """Inverse of :func:`interval_factor`: the coverage of ``mean +- factor * std`` for a normal."""
+def gaussian_level(factor):
+    """Inverse of :func:`gaussian_factor`: the coverage of ``mean +- factor * std`` for a normal."""
     return 2.0 * stats.norm.cdf(np.asarray(factor, dtype=float)) - 1.0
 
 
 def gaussian_interval(mean, std, level: float = 0.9):
     """``(lower, upper)`` of the central ``level`` interval of ``N(mean, std^2)``."""
-    half = interval_factor(level) * np.asarray(std, dtype=float)
+    half = gaussian_factor(level) * np.asarray(std, dtype=float)
     return np.asarray(mean) - half, np.asarray(mean) + half
-
-
-def empirical_factors(abs_z, levels, axis: int = 0):
-    """Quantiles of ``|z|`` at ``levels`` along ``axis`` (NaN ignored): the interval factor that
-    covered each level of held-out residuals, without assuming a normal shape."""
-    return np.nanquantile(np.asarray(abs_z, dtype=float), np.asarray(levels, dtype=float), axis=axis)
-
-
-def factor_at(level: float, levels, factors):
-    """The factor for one ``level``, linearly interpolated in a 1-D ``(levels, factors)`` table."""
-    return float(np.interp(level, np.asarray(levels, dtype=float), np.asarray(factors, dtype=float)))
-
-
-def binned_rms(pred, y, bins: int = 8):
-    """RMS of ``y - pred`` in ``bins`` equal-count bins of ``pred`` (1-D; NaN in ``y`` left out).
-
-    Returns ``(at, rms)``: each bin's median prediction and RMS error, ``bins`` long (the last bin
-    repeated when there are fewer than ``2 * bins`` points), or ``None`` with fewer than 2 points.
-    Read a std for a new prediction ``p`` with ``np.interp(p, at, rms)``.
-    """
-    pred, y = np.asarray(pred, dtype=float), np.asarray(y, dtype=float)
-    ok = np.isfinite(y) & np.isfinite(pred)
-    if ok.sum() < 2:
-        return None
-    p, r2 = pred[ok], (y[ok] - pred[ok]) ** 2
-    groups = np.array_split(np.argsort(p, kind="stable"), min(bins, ok.sum() // 2))
-    groups += [groups[-1]] * (bins - len(groups))
-    return (np.array([np.median(p[g]) for g in groups]), np.array([np.sqrt(r2[g].mean()) for g in groups]))
 
 
 # ---------------------------------------------------------------------- per-point scores
@@ -94,7 +168,7 @@ def reliability(y, mean, std, levels) -> np.ndarray:
     z = z[np.isfinite(z)]
     if z.size == 0:
         return np.full(len(np.atleast_1d(levels)), np.nan)
-    return np.array([np.mean(z <= f) for f in np.atleast_1d(interval_factor(levels))])
+    return np.array([np.mean(z <= f) for f in np.atleast_1d(gaussian_factor(levels))])
 
 
 def gaussian_nll(y, mean, std) -> float:
@@ -159,19 +233,26 @@ def bias_ttest(x) -> tuple[float, float]:
     return t, float(2 * stats.t.sf(abs(t), x.size - 1))
 
 
-def dispersion_test(z, centred: bool = True) -> tuple[float, int, float, float]:
+def dispersion_test(z, centred: bool = True, std=None) -> tuple[float, int, float, float]:
     """Chi-square test of the spread of ``z``: ``(Q, df, p_over, p_under)``.
 
-    ``Q`` is the sum of squared z about their mean (``df = n - 1``; a constant shift does not
-    change it) or, with ``centred=False``, about 0 (``df = n``). Under calibration ``Q ~ chi2(df)``;
-    ``p_over = P(chi2 >= Q)`` is small when errors exceed the stds (over-confident), ``p_under =
-    P(chi2 <= Q)`` when they fall short (under-confident).
+    ``Q`` is the sum of squared z about their mean (``df = n - 1``) or, with ``centred=False``, about
+    0 (``df = n``). With ``std`` (the predicted stds behind ``z``), ``Q`` is centred instead on the
+    common shift of the residuals ``z * std`` estimated by weighted least squares, so a model off by
+    a constant number of points is not called over-confident when its stds differ from cell to
+    cell. Either way ``Q ~ chi2(df)`` under calibration; ``p_over = P(chi2 >= Q)`` is small when
+    errors exceed the stds (over-confident), ``p_under = P(chi2 <= Q)`` when they fall short
+    (under-confident).
     """
-    z = _finite(z)
+    z = np.asarray(z, dtype=float).ravel()
+    w = np.ones_like(z) if std is None else 1.0 / np.asarray(std, dtype=float).ravel()
+    ok = np.isfinite(z) & np.isfinite(w) & (w > 0)
+    z, w = z[ok], w[ok]
     df = z.size - 1 if centred else z.size
     if df < 1:
         return float("nan"), 0, float("nan"), float("nan")
-    q = float(np.sum((z - z.mean()) ** 2) if centred else np.sum(z**2))
+    shift = np.sum(z * w) / np.sum(w**2) if centred else 0.0  # in the units of y (of z when std is None)
+    q = float(np.sum((z - shift * w) ** 2))
     return q, int(df), float(stats.chi2.sf(q, df)), float(stats.chi2.cdf(q, df))
 
 

@@ -47,7 +47,7 @@ def _simulate(args) -> int:
     summary = run(
         args.profile, args.cells, args.seed, args.store,
         workers=args.workers, scheduler=args.scheduler, data_root=args.data_root,
-        progress=not args.quiet,
+        chips=None if args.chips is None else args.chips.split(","), progress=not args.quiet,
     )
     print(
         f"profile {summary.profile}, seed {summary.seed}: {summary.requested} cells requested, "
@@ -71,13 +71,21 @@ def _interval_table(cells, pred, order=None, start=1) -> None:
               f"{np.atleast_1d(pred.degradation)[idx]:>6.2f}  {cells[idx].to_str()}")
 
 
+def _arch(text: str):
+    """An NB-201 string as it is, or ``2,2,0,4,2,1`` as the AnalogNAS-Bench tuple it spells."""
+    parts = text.replace(" ", "").strip("()").split(",")
+    if len(parts) > 1 and all(p.isdigit() for p in parts):
+        return tuple(int(p) for p in parts)
+    return text
+
+
 def _predict(args) -> int:
     from . import api
     from .cells import as_cell
 
     model = api.load(args.model)
-    cells = [as_cell(a) for a in args.arch]
-    pred = model.predict(cells, args.t, training=args.training, level=args.level)
+    cells = [as_cell(_arch(a)) for a in args.arch]
+    pred = model.predict(cells, args.t, training=args.training, level=args.level, chip=args.chip)
     print(f"{args.training} accuracy (%) at t = {args.t:g} s; degradation since {pred.t_ref:g} s; "
           f"model {args.model}")
     _interval_table(cells, pred)
@@ -91,7 +99,7 @@ def _rank(args) -> int:
 
     model = api.load(args.model)
     cells = nb201.all_cells()
-    pred = model.predict(cells, args.t, training=args.training, level=args.level)
+    pred = model.predict(cells, args.t, training=args.training, level=args.level, chip=args.chip)
     order = np.argsort(-pred.accuracy, kind="stable")[: args.top]
     print(f"top {args.top} of {len(cells):,} NB-201 cells by predicted {args.training} accuracy (%) at "
           f"t = {args.t:g} s (model {args.model})")
@@ -105,6 +113,8 @@ def _fit(args) -> int:
     from .simulate.runner import resolve_cells
 
     gt = data.load(args.data)
+    if args.chip is not None:
+        gt = gt.for_chip(args.chip)
     have = set(gt.cells)
     train = [c for c in resolve_cells(args.cells, args.seed) if c in have] if args.cells != "all" else gt.cells
     chosen = set(train)
@@ -180,11 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
     where.add_argument("--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler")
     p.add_argument("--data-root", metavar="DIR", help="CIFAR-10 'cifar-10-batches-py' folder (cifar10 profiles)")
+    p.add_argument("--chips", metavar="A,B", help="measure only these of the profile's chips (default all; "
+                   "the default chip always)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_simulate)
 
     p = sub.add_parser("predict", help="predict the analog accuracy of cells at a drift time")
-    p.add_argument("arch", nargs="+", help="NB-201 cell string(s), e.g. '|nor_conv_3x3~0|+|...|'")
+    p.add_argument("arch", nargs="+", help="NB-201 cell string(s), e.g. '|nor_conv_3x3~0|+|...|', or "
+                   "AnalogNAS-Bench tuples, e.g. 2,2,0,4,2,1")
     p.add_argument("--t", type=float, required=True, metavar="SECONDS", help="time since programming")
     _model_options(p)
     p.set_defaults(func=_predict)
@@ -236,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=5, help="cross-fitting folds = members per kind")
     p.add_argument("--evaluate", action="store_true", help="score the cells left out and store it as held-out")
     p.add_argument("--out", required=True, metavar="DIR", help="directory to save the model in")
+    p.add_argument("--chip", metavar="NAME", help="the chip whose rows to fit on (needed when the data holds several)")
     p.set_defaults(func=_fit)
     return parser
 
@@ -244,6 +258,7 @@ def _model_options(p):
     p.add_argument("--training", default="hwa", choices=["hwa", "standard"])
     p.add_argument("--level", type=float, default=0.9, help="interval coverage (default 0.9)")
     p.add_argument("--model", default="anb-cifar10", help="a shipped model name or a saved model directory")
+    p.add_argument("--chip", metavar="NAME|FILE", help="the chip to predict for (default: the model's own)")
 
 
 def main(argv=None) -> int:

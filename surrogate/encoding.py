@@ -1,6 +1,9 @@
 """Encodings of cells for the models: a graph for the GNN and a feature matrix for trees.
 
-Both work for any DAG cell over :data:`~surrogate.cells.OPS`. The feature layout is fixed by
+Both work for any DAG cell over :data:`~surrogate.cells.OPS`, and both encode the cell's normal
+form :meth:`~surrogate.cells.Cell.simplified`: cells that compute the same function (a ``none``
+edge more, a dead node, a ``skip_connect`` node drawn in, another numbering) get identical
+encodings, so every model gives them the same answer. The feature layout is fixed by
 a :class:`FeatureSpec`, saved with a model, so a model fitted on NB-201 cells still gets a
 matrix of the right width for a larger cell (positions it has never seen become NaN, which
 XGBoost treats as missing).
@@ -103,8 +106,11 @@ class FeatureSpec:
 
 
 def features(cells: Iterable, spec: FeatureSpec = FeatureSpec()) -> np.ndarray:
-    """Feature matrix of shape ``(len(cells), len(spec.names))``, float32."""
-    cells = [as_cell(c) for c in cells]
+    """Feature matrix of shape ``(len(cells), len(spec.names))``, float32, of each cell's normal form.
+
+    A simplified NB-201 cell has at most 4 nodes, so the default spec holds every one of them.
+    """
+    cells = [as_cell(c).simplified() for c in cells]
     if not cells:
         return np.zeros((0, len(spec.names)), dtype=np.float32)
     return np.stack([_row(c, spec) for c in cells])
@@ -147,7 +153,7 @@ def _row(cell: Cell, spec: FeatureSpec) -> np.ndarray:
 
 
 def to_graph(cell):
-    """A torch-geometric ``Data`` for one cell.
+    """A torch-geometric ``Data`` for one cell: the graph of its normal form (``cell.simplified()``).
 
     Fields:
         x: ``[num_nodes, 3]`` one-hot node role (input, intermediate, output).
@@ -160,7 +166,7 @@ def to_graph(cell):
     import torch
     from torch_geometric.data import Data
 
-    a = _arrays(as_cell(cell))
+    a = _arrays(as_cell(cell).simplified())
     return Data(
         x=torch.from_numpy(np.eye(_NODE_ROLES, dtype=np.float32)[a["role"]]),
         edge_index=torch.from_numpy(np.stack([a["src"], a["dst"]])),
@@ -178,7 +184,7 @@ def to_graphs(cells: Sequence) -> list:
 
 
 def collate(cells: Sequence):
-    """A torch-geometric ``Batch`` of many cells, built from cached arrays in one pass.
+    """A torch-geometric ``Batch`` of many cells (their normal forms), built from cached arrays in one pass.
 
     Equal to ``Batch.from_data_list(to_graphs(cells))`` (the tests hold them together) but
     about fifty times faster, which matters when a search loop scores the whole space.
@@ -186,7 +192,7 @@ def collate(cells: Sequence):
     import torch
     from torch_geometric.data import Batch
 
-    arrays = [_arrays(as_cell(c)) for c in cells]
+    arrays = [_arrays(as_cell(c).simplified()) for c in cells]
     n_nodes = np.array([len(a["role"]) for a in arrays], dtype=np.int64)
     n_edges = np.array([len(a["op"]) for a in arrays], dtype=np.int64)
     ptr = np.concatenate([[0], np.cumsum(n_nodes)])

@@ -9,12 +9,12 @@ from surrogate import metrics
 
 
 def test_interval_factor_and_inverse():
-    assert cal.interval_factor(0.9) == pytest.approx(1.6449, abs=1e-4)
-    assert cal.level_of_factor(cal.interval_factor([0.5, 0.9, 0.99])) == pytest.approx([0.5, 0.9, 0.99])
+    assert cal.gaussian_factor(0.9) == pytest.approx(1.6449, abs=1e-4)
+    assert cal.gaussian_level(cal.gaussian_factor([0.5, 0.9, 0.99])) == pytest.approx([0.5, 0.9, 0.99])
     lo, hi = cal.gaussian_interval(80.0, 2.0, 0.9)
     assert (lo, hi) == pytest.approx((80 - 3.2897, 80 + 3.2897), abs=1e-3)
     with pytest.raises(ValueError, match="level"):
-        cal.interval_factor(1.0)
+        cal.gaussian_factor(1.0)
 
 
 def test_crps_and_nll_closed_forms():
@@ -86,20 +86,34 @@ def test_aci_holds_coverage_under_a_drifting_error():
     y = sd_true * rng.standard_normal(n)
     alpha, hits = np.array(0.1), []
     for i in range(n):
-        half = cal.interval_factor(0.9) * cal.aci_scale(alpha, 0.1, max_scale=100)
+        half = cal.gaussian_factor(0.9) * cal.aci_scale(alpha, 0.1, max_scale=100)
         miss = float(abs(y[i]) > half)
         hits.append(1 - miss)
         alpha = cal.aci_step(alpha, [miss], 0.1, gamma=0.01)
     assert np.mean(hits) == pytest.approx(0.9, abs=0.02)
-    assert np.mean(np.abs(y) <= cal.interval_factor(0.9)) < 0.5  # without it
+    assert np.mean(np.abs(y) <= cal.gaussian_factor(0.9)) < 0.5  # without it
 
 
-def test_binned_rms_and_factors():
-    pred = np.arange(100.0)
-    y = pred + np.where(pred < 50, 1.0, 3.0) * np.random.default_rng(0).choice([-1, 1], 100)
-    at, rms = cal.binned_rms(pred, y, bins=2)
-    assert rms == pytest.approx([1.0, 3.0]) and at == pytest.approx([24.5, 74.5])
-    assert cal.binned_rms([1.0], [2.0]) is None
-    f = cal.empirical_factors(np.abs(np.random.default_rng(0).standard_normal(100000)), [0.5, 0.9])
-    assert f == pytest.approx([0.674, 1.645], abs=0.02)
-    assert cal.factor_at(0.7, [0.5, 0.9], [1.0, 2.0]) == pytest.approx(1.5)
+def test_error_table_and_empirical_factors_agree_with_the_gaussian_ones():
+    rng = np.random.default_rng(0)
+    pred = rng.uniform(0, 100, 20000)
+    resid = np.where(pred < 50, 1.0, 3.0) * rng.standard_normal(20000)
+    at, rms = cal.error_table(pred, resid, np.linspace(0, 1, 5))
+    assert rms == pytest.approx([1, 1, 3, 3], rel=0.1) and np.all(np.diff(at) > 0)
+    z = rng.standard_normal(100000)
+    assert cal.interval_factors(z, [0.5, 0.9]) == pytest.approx(cal.gaussian_factor([0.5, 0.9]), abs=0.02)
+
+
+def test_dispersion_is_blind_to_a_shift_in_points_with_unequal_stds():
+    rng = np.random.default_rng(3)
+    std = rng.uniform(0.5, 8, 50)
+    resid = std * rng.standard_normal(50)
+    z = resid / std
+    plain = cal.dispersion_test(z, std=std)
+    shifted = cal.dispersion_test((resid + 20) / std, std=std)
+    assert shifted[0] == pytest.approx(plain[0]) and shifted[1] == 49
+    assert cal.dispersion_test((resid + 20) / std)[2] < 1e-6  # z-centred: the shift looks like spread
+    assert cal.dispersion_test(z, std=np.ones(50))[0] == pytest.approx(cal.dispersion_test(z)[0])
+    # exact under the null: the chi2(n - 1) tail holds its level
+    p = [cal.dispersion_test(rng.standard_normal(8), std=rng.uniform(0.5, 8, 8))[2] for _ in range(4000)]
+    assert abs(np.mean(np.array(p) < 0.05) - 0.05) < 3 * np.sqrt(0.05 * 0.95 / 4000)

@@ -1,11 +1,15 @@
+import itertools
 import pickle
+import random
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surrogate import Cell, as_cell, nb201
 from surrogate.cells import ANB_EDGES, ANB_OPS, OPS
+from surrogate.encoding import live_edges
 
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
 
@@ -179,3 +183,250 @@ def _relabel_reverse_independent(cell):
             perm = {**{i: i for i in range(n)}, a: b, b: a}
             return Cell.from_edges(n, [(perm[s], perm[d], op) for s, d, op in cell.edges])
     return cell
+
+
+# ---------------------------------------------------------------------- normal form (simplified)
+SKIP = "skip_connect"
+
+
+def test_simplified_examples():
+    # an edge drawn as op then skip through an extra node comes back as the edge
+    split = Cell.from_edges(4, [(0, 1, "nor_conv_3x3"), (1, 2, SKIP), (2, 3, "avg_pool_3x3"),
+                                (0, 3, "nor_conv_1x1")])
+    assert split.simplified() == Cell.from_edges(3, [(0, 1, "nor_conv_3x3"), (1, 2, "avg_pool_3x3"),
+                                                     (0, 2, "nor_conv_1x1")])
+    # none edges and the nodes they leave dead go; a single-input skip node merges into its source
+    cell = Cell.from_str("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|")
+    assert cell.simplified() == Cell.from_str("|nor_conv_3x3~0|+|avg_pool_3x3~1|")
+    # two parallel paths with the same op are two sets of weights: nothing merges
+    twice = Cell.from_edges(3, [(0, 1, SKIP), (0, 2, "nor_conv_3x3"), (1, 2, "nor_conv_3x3")])
+    other = Cell.from_str("|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|")  # the same network
+    assert twice.simplified() == other.simplified() == other
+    # x0 + x0 + x0 + x0 (NB-201's all-skip cell) needs two extra nodes, not three
+    assert Cell.from_anb((0,) * 6).simplified().num_nodes == 4
+    # twelve interchangeable branches: twins are numbered once, not in 12! ways
+    wide = Cell.from_edges(14, [(0, i, "nor_conv_3x3") for i in range(1, 13)]
+                           + [(i, 13, "nor_conv_1x1") for i in range(1, 13)])
+    assert wide.simplified() == wide
+    # every degenerate cell simplifies to one fixed cell
+    for dead in (Cell.from_anb((1,) * 6), Cell.from_str("|nor_conv_3x3~0|+|none~0|none~1|")):
+        assert dead.simplified() == Cell.from_edges(2, [(0, 1, "none")]) and dead.simplified().is_degenerate
+
+
+def test_simplified_nb201_space():
+    cells = nb201.all_cells()
+    simple = [c.simplified() for c in cells]
+    assert max(s.num_nodes for s in simple) == 4  # the default FeatureSpec holds every one
+    assert len(set(simple)) == 5425  # vs 6,466 classes of canonical(): see test_simplified_vs_canonical
+    assert sum(s.is_degenerate for s in simple) == 341
+    assert all(s.simplified() is s for s in set(simple))
+    # a cell with no none edge and no node that rules 3-4 could touch is only renumbered
+    untouched = [c for c in cells if "none" not in c.ops and not _contractible(c, blocked_too=True)]
+    assert len(untouched) == 3 * 3 * 4**4  # edges 0-1 and 2-3 not skip, no none
+    for c in untouched:
+        s = c.simplified()
+        assert s.is_nb201 and s.canonical() == c.canonical() and _renumbered_equal(c, s)
+
+
+def test_simplified_vs_canonical():
+    """canonical() (NB-201's expression key) is neither finer nor coarser; an example of each."""
+    # one conv whose output is summed twice (2 conv(x)) vs two convs (conv_a(x) + conv_b(x)):
+    # one NB-201 key, as expressions do not see shared weights; two networks
+    shared = Cell.from_str("|nor_conv_1x1~0|+|none~0|skip_connect~1|+|none~0|skip_connect~1|skip_connect~2|")
+    apart = Cell.from_str("|none~0|+|nor_conv_1x1~0|none~1|+|nor_conv_1x1~0|none~1|skip_connect~2|")
+    assert shared.canonical() == apart.canonical() and shared.simplified() != apart.simplified()
+    # the same sum x + conv1(x) + conv3(x), bracketed differently by skip nodes: two NB-201 keys
+    # (sums of sums are not re-sorted), one function
+    a = Cell.from_str("|skip_connect~0|+|none~0|skip_connect~1|+"
+                      "|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+    b = Cell.from_str("|skip_connect~0|+|skip_connect~0|nor_conv_1x1~1|+"
+                      "|none~0|nor_conv_3x3~1|skip_connect~2|")
+    assert a.canonical() != b.canonical() and a.simplified() == b.simplified()
+
+
+@settings(max_examples=150, deadline=None)
+@given(dags(), st.randoms(use_true_random=False))
+def test_simplified_properties(dag, rnd):
+    cell = Cell.from_edges(*dag)
+    simple = cell.simplified()
+    assert simple.simplified() == simple  # idempotent
+    assert simple.is_degenerate == cell.is_degenerate
+    if not simple.is_degenerate:
+        # a fixed point of rules 1-4 ("leave it" where a second edge would appear), never
+        # larger than the rules applied one at a time in any order
+        assert "none" not in simple.ops and all(live_edges(simple)) and not _contractible(simple)
+        greedy = _greedy(cell, rnd)
+        assert greedy.simplified() == simple and simple.num_nodes <= greedy.num_nodes
+    # exact: the same output for ops that are fixed functions with op(0) = 0
+    x = np.linspace(-2, 2, 9)
+    np.testing.assert_allclose(_evaluate(simple, x), _evaluate(cell, x), rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(dags(), st.randoms(use_true_random=False))
+def test_simplified_invariant_under_redrawing(dag, rnd):
+    cell = Cell.from_edges(*dag)
+    simple = cell.simplified()
+    other = _redraw(cell, rnd)
+    assert other.simplified() == simple
+    x = np.linspace(-2, 2, 9)
+    np.testing.assert_allclose(_evaluate(other, x), _evaluate(cell, x), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("how", ["renumber", "skip_node", "dead_node", "none_edges"])
+def test_each_redrawing_alone(how):
+    rnd = random.Random(how)
+    for n, edges in _fixed_dags(rnd, 40):
+        cell = Cell.from_edges(n, edges)
+        other = _REDRAW[how](cell, rnd)
+        assert other.simplified() == cell.simplified(), (cell, other)
+
+
+@settings(max_examples=40, deadline=None)
+@given(dags(), st.randoms(use_true_random=False))
+def test_encodings_of_equal_cells_are_equal(dag, rnd):
+    import torch
+
+    from surrogate import encoding
+
+    a = Cell.from_edges(*dag)
+    b = _redraw(a, rnd)
+    np.testing.assert_array_equal(encoding.features([a]), encoding.features([b]))
+    ga, gb = encoding.to_graph(a), encoding.to_graph(b)
+    for key in ("x", "edge_index", "edge_attr", "op", "level", "live"):
+        assert torch.equal(ga[key], gb[key]), key
+    assert torch.equal(encoding.collate([a, b]).edge_attr, encoding.collate([b, a]).edge_attr)
+
+
+# helpers: redrawings that keep the function, a literal rule-by-rule reference, an evaluator
+def _redraw(cell, rnd):
+    """A random mix of function-keeping redrawings, then a random numbering."""
+    for _ in range(rnd.randint(1, 3)):
+        cell = _REDRAW[rnd.choice(["skip_node", "dead_node", "none_edges"])](cell, rnd)
+    return _renumber(cell, rnd)
+
+
+def _renumber(cell, rnd):
+    """Another topological numbering, input first and output last."""
+    n = cell.num_nodes
+    preds = {v: {s for s, d, _ in cell.edges if d == v} for v in range(n)}
+    order, left = [0], set(range(1, n - 1))
+    while left:
+        v = rnd.choice(sorted(v for v in left if preds[v] <= set(order)))
+        order.append(v)
+        left.remove(v)
+    label = {v: i for i, v in enumerate(order + [n - 1])}
+    return Cell.from_edges(n, [(label[s], label[d], op) for s, d, op in cell.edges])
+
+
+def _skip_node(cell, rnd):
+    """Split a random edge ``s -op-> d`` into ``s -op-> k -skip-> d`` or ``s -skip-> k -op-> d``."""
+    s, d, op = rnd.choice(cell.edges)
+    up = {v: v + (v > s) for v in range(cell.num_nodes)}
+    edges = [(up[a], up[b], o) for a, b, o in cell.edges if (a, b) != (s, d)]
+    k, ops = s + 1, rnd.choice([(op, SKIP), (SKIP, op)])
+    return Cell.from_edges(cell.num_nodes + 1, edges + [(s, k, ops[0]), (k, up[d], ops[1])])
+
+
+def _dead_node(cell, rnd):
+    """Add a node that the input never reaches (its only input is ``none``) or that reaches
+    nothing (its only output is ``none``)."""
+    n = cell.num_nodes
+    z = rnd.randint(1, n - 1)  # the new node's number; nodes from z on move up by one
+    up = {v: v + (v >= z) for v in range(n)}
+    edges = [(up[a], up[b], o) for a, b, o in cell.edges]
+    src, dst, op = rnd.randrange(z), rnd.randint(z + 1, n), rnd.choice(OPS)
+    new = [(src, z, "none"), (z, dst, op)] if rnd.random() < 0.5 else [(src, z, op), (z, dst, "none")]
+    return Cell.from_edges(n + 1, edges + new)
+
+
+def _none_edges(cell, rnd):
+    taken = {(s, d) for s, d, _ in cell.edges}
+    free = [(i, j) for j in range(cell.num_nodes) for i in range(j) if (i, j) not in taken]
+    chosen = rnd.sample(free, rnd.randint(0, len(free))) if free else []
+    return Cell.from_edges(cell.num_nodes, list(cell.edges) + [(i, j, "none") for i, j in chosen])
+
+
+_REDRAW = {"renumber": _renumber, "skip_node": _skip_node, "dead_node": _dead_node, "none_edges": _none_edges}
+
+
+def _fixed_dags(rnd, count):
+    """Random DAG cells without hypothesis, for a quick check of each redrawing alone."""
+    for _ in range(count):
+        n = rnd.randint(2, 7)
+        pairs = [(i, j) for j in range(1, n) for i in range(j) if rnd.random() < 0.5]
+        pairs = set(pairs) | {(rnd.randrange(j), j) for j in range(1, n)}
+        pairs |= {(i, rnd.randint(i + 1, n - 1)) for i in range(n - 1) if not any(s == i for s, _ in pairs)}
+        yield n, [(s, d, rnd.choice(OPS)) for s, d in sorted(pairs)]
+
+
+def _contractible(cell, blocked_too=False):
+    """Contractions that rules 3-4 allow (all of them, with ``blocked_too``, even those that would
+    put a second edge between two nodes), as ``(node, new edges, removed edges)``."""
+    edges, out = set(cell.edges), cell.num_nodes - 1
+    nodes = {v for e in edges for v in e[:2]}
+    found = []
+    for k in sorted(nodes - {0, out}):
+        ins = [e for e in edges if e[1] == k]
+        outs = [e for e in edges if e[0] == k]
+        rest = {(s, d) for s, d, _ in edges if k not in (s, d)}
+        for lone, others, rewire in ((ins, outs, lambda e, i: (i, e[1], e[2])),
+                                     (outs, ins, lambda e, j: (e[0], j, e[2]))):
+            if len(lone) == 1 and lone[0][2] == SKIP:
+                end = lone[0][0] if lone is ins else lone[0][1]
+                new = [rewire(e, end) for e in others]
+                if blocked_too or not any(e[:2] in rest for e in new):
+                    found.append((k, new, set(ins) | set(outs)))
+    return found
+
+
+def _greedy(cell, rnd):
+    """Rules 1-4 exactly as stated, one contraction at a time in a random order, "leave it" where
+    a second edge between two nodes would appear; then the nodes numbered in their old order."""
+    cell = _as_cell_of([e for e, keep in zip(cell.edges, live_edges(cell)) if keep])
+    while True:
+        found = _contractible(cell, blocked_too=False)
+        if not found:
+            return cell
+        _, new, removed = rnd.choice(found)
+        cell = _as_cell_of((set(cell.edges) - removed) | set(new))
+
+
+def _as_cell_of(edges):
+    nodes = sorted({v for e in edges for v in e[:2]})
+    label = {v: i for i, v in enumerate(nodes)}
+    return Cell.from_edges(len(nodes), [(label[s], label[d], op) for s, d, op in edges])
+
+
+def _renumbered_equal(a, b):
+    """Whether two cells are one another up to a topological renumbering (brute force)."""
+    n = a.num_nodes
+    if n != b.num_nodes or len(a.edges) != len(b.edges):
+        return False
+    target = set(b.edges)
+    for middle in itertools.permutations(range(1, n - 1)):
+        label = dict(zip(range(n), (0, *middle, n - 1)))
+        if {(label[s], label[d], op) for s, d, op in a.edges} == target:
+            return True
+    return False
+
+
+_SHAPE = {"nor_conv_1x1": (1.3, 0.4), "nor_conv_3x3": (-0.7, 0.9), "avg_pool_3x3": (0.5, -1.1)}
+
+
+def _evaluate(cell, x):
+    """Each node the sum over its incoming edges of op(source): skip the identity, none zero,
+    and each other op a fixed nonlinear function with op(0) = 0 (``tanh(a x + b) - tanh(b)``; the
+    zero-in, zero-out convention of rule 2). The functions depend on the op, not the edge: the
+    rules never merge two edges, so edge-own weights are not needed for equality."""
+    nodes = [np.asarray(x, dtype=float)] + [0.0] * (cell.num_nodes - 1)
+    for s, d, op in cell.edges:
+        if op == "none":
+            term = 0.0 * nodes[s]
+        elif op == SKIP:
+            term = nodes[s]
+        else:
+            a, b = _SHAPE[op]
+            term = np.tanh(a * nodes[s] + b) - np.tanh(b)
+        nodes[d] = nodes[d] + term
+    return np.broadcast_to(nodes[-1], np.shape(x))

@@ -48,8 +48,11 @@ def test_description():
     assert gt.profile == {"name": "toy", "epochs": 3}
     assert gt.profile_hash == profile_hash({"name": "toy", "epochs": 3})
     frame = gt.to_frame()
-    assert list(frame.columns) == ["profile", "cell", "training", "t_inference", "seed", "accuracy", "std", "n"]
+    assert list(frame.columns) == ["profile", "cell", "chip", "training", "t_inference", "seed", "accuracy", "std",
+                                   "n", "source"]
     assert set(frame["profile"]) == {"toy"}
+    assert set(frame["chip"]) == {"anb-pcm"} and gt.chips == ["anb-pcm"]  # no chips in the profile: the default
+    assert set(frame["source"]) == {"simulation"}
     assert gt.extras_frame().set_index("cell")["digital"].to_dict() == {A.to_str(): 93.0, B.to_str(): 60.0}
     assert "toy" in repr(gt)
 

@@ -150,7 +150,7 @@ def test_schema_version_is_checked(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
-    with pytest.raises(ValueError, match="schema version 2.*newer"):
+    with pytest.raises(ValueError, match=f"schema version {SCHEMA_VERSION + 1}.*newer"):
         Store(path)
 
 
@@ -234,3 +234,51 @@ def test_groundtruth_export_and_cli(tmp_path, capsys):
                                   check_dtype=False)
     assert main(["data", "no-such-data"]) == 2
     assert "anb-cifar10" in capsys.readouterr().err
+
+
+CHIPPED = {"name": "toy-chips", "chips": ["anb-pcm", {"name": "six", "adc_bits": 6}], "times": [60]}
+
+
+def test_measurements_keep_their_chip_and_never_pool(tmp_path):
+    with Store(tmp_path / "gt.sqlite") as store:
+        assert store.write_cell(CHIPPED, CELLS[0], 0, [("anb-pcm", "hwa", 60.0, 80.0, 0.5, 5),
+                                                       ("six", "hwa", 60.0, 70.0, 0.5, 5)])
+        assert store.write_cell(CHIPPED, CELLS[1], 0, [("hwa", 60.0, 81.0, 0.5, 5)])  # 5-tuple: default chip
+        gt = store.load()
+    assert gt.chips == ["anb-pcm", "six"]
+    with pytest.raises(ValueError, match="holds 2 chips"):
+        gt.targets("hwa")
+    assert gt.targets("hwa", chip="six").mean[:, 0].tolist()[0] == 70.0
+    assert np.isnan(gt.targets("hwa", chip="six").mean[1, 0])
+    six = gt.for_chip("six")
+    assert six.cells == [CELLS[0]] and six.chip["adc_bits"] == 6
+    assert gt.for_chip("anb-pcm").targets("hwa").mean[:, 0].tolist() == [80.0, 81.0]
+    with pytest.raises(ValueError, match="no chip 'eight'"):
+        gt.for_chip("eight")
+
+
+def test_rows_are_checked_against_the_profile_and_the_percent_range(tmp_path):
+    with Store(tmp_path / "gt.sqlite") as store:
+        for row, match in [(("eight", "hwa", 60.0, 80.0, 0.5, 5), "not one of the profile's chips"),
+                           (("hwa", 60.0, 140.0, 0.5, 5), r"in \[0, 100\]"),
+                           (("hwa", 60.0, -1.0, 0.5, 5), r"in \[0, 100\]"),
+                           (("hwa", 60.0, 80.0, -0.5, 5), "std must be >= 0"),
+                           (("hwa", 60.0, 80.0, 0.5, 0), "n \\(repetitions\\) must be an integer >= 1")]:
+            with pytest.raises(ValueError, match=match):
+                store.write_cell(CHIPPED, CELLS[0], 0, [row])
+        with pytest.raises(ValueError, match="source"):
+            store.write_cell(CHIPPED, CELLS[0], 0, [("hwa", 60.0, 80.0, 0.5, 5)], source="")
+        assert store.done(CHIPPED, 0) == set()  # nothing was written
+
+
+def test_sources_and_rounds_are_kept(tmp_path):
+    with Store(tmp_path / "gt.sqlite") as store:
+        store.write_cell(PROFILE, CELLS[0], 0, rows_for(0))
+        store.write_cell(PROFILE, CELLS[0], 7, rows_for(0, 7), source="validation")
+        assert store.write_round({"round": 1, "verdict": {"hwa": "calibrated"}}) == 1
+        assert store.write_round({"round": 2}) == 2
+        with pytest.raises(ValueError, match="plain JSON"):
+            store.write_round({"x": float("nan")})
+        assert store.rounds() == [{"round": 1, "verdict": {"hwa": "calibrated"}}, {"round": 2}]
+        frame = store.load().to_frame()
+    assert frame.groupby("seed")["source"].first().to_dict() == {0: "simulation", 7: "validation"}

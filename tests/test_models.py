@@ -150,12 +150,33 @@ def test_any_dag_cell(fitted):
                               (0, 4, "avg_pool_3x3"), (3, 5, "nor_conv_1x1"), (4, 5, "nor_conv_3x3")])
     p = fitted.predict(big, [60, 86400])
     assert np.isfinite(p.accuracy).all() and (p.accuracy[1] <= p.accuracy[0])
-    # a shape never trained on adds the members' disagreement to the out-of-fold error
+    # a normal form larger than any training cell's adds the members' disagreement to the OOF error
+    assert big.simplified().num_nodes == 5  # the skip node 3 merges into node 2
     one = fitted.predict(big, 86400)
     noise = fitted._noise(np.array([[[one.accuracy]]]), [86400], [1])[0, 0, 0]
     assert one.std > noise
     known = fitted.predict(Cell.from_anb((2, 2, 0, 4, 2, 0)), 86400)
     assert known.std == pytest.approx(fitted._noise(np.array([[[known.accuracy]]]), [86400], [1])[0, 0, 0])
+
+
+def test_same_network_same_answer(fitted):
+    """Equal networks drawn differently (a none edge, a dead node, an extra skip node, another
+    numbering) get the same prediction, interval included: the encodings use the normal form."""
+    # x0 + conv(conv(x0)); node 2 of this NB-201 cell reaches the output only through a none edge
+    cell = Cell.from_anb((2, 2, 0, 4, 2, 1))
+    redrawn = [
+        Cell.from_str("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"),
+        Cell.from_edges(5, [(0, 1, "nor_conv_3x3"), (1, 2, "skip_connect"), (2, 4, "nor_conv_3x3"),
+                            (0, 4, "skip_connect"), (0, 3, "none"), (3, 4, "avg_pool_3x3")]),
+        Cell.from_edges(5, [(0, 1, "nor_conv_3x3"), (1, 4, "nor_conv_3x3"), (0, 2, "skip_connect"),
+                            (2, 4, "skip_connect"), (1, 3, "nor_conv_1x1"), (3, 4, "none")]),
+    ]
+    assert all(c.simplified() == cell.simplified() for c in redrawn)
+    ref = fitted.predict(cell, [60, 86400])
+    for other in redrawn:
+        p = fitted.predict(other, [60, 86400])
+        for field in ("accuracy", "std", "lower", "upper", "degradation"):
+            np.testing.assert_array_equal(getattr(p, field), getattr(ref, field))
 
 
 def test_interval_width_follows_predicted_accuracy(fitted, split):

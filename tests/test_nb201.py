@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from surrogate import Cell, encoding, nb201
+from surrogate.cells import OPS
 
 
 def test_macro_cost_matches_nb201():
@@ -28,8 +29,11 @@ def test_features_shape_and_content():
     X = encoding.features(cells, spec)
     assert X.shape == (15625, len(spec.names)) and X.dtype == np.float32
     assert np.isfinite(X).all()
-    assert len(np.unique(X[:, : 6 * 5], axis=0)) == 15625  # the one-hot block identifies the cell
     names = spec.names
+    # the one-hot block identifies the cell's normal form (it encodes cell.simplified(); before
+    # the normal form it told all 15,625 cells apart, including equal networks)
+    assert len(np.unique(X[:, : 6 * 5], axis=0)) == len({c.simplified() for c in cells}) == 5425
+    assert (X[:, names.index("n_none")] == X[:, names.index("degenerate")]).all()  # none edges go
     deg = X[:, names.index("degenerate")] == 1
     assert deg.sum() == 341 and (X[deg, names.index("paths_total")] == 0).all()
     # all-conv3x3: 6 live conv3x3 edges and 4 input-output paths (0-3, 0-1-3, 0-2-3, 0-1-2-3)
@@ -50,12 +54,19 @@ def test_features_for_larger_cells_mark_missing():
 
 
 def test_graph_encoding():
+    # the graph of the normal form: none edges and the dead node 2 go, and node 2 (a skip copy of
+    # node 1) merges into node 1, which leaves conv3x3 then avg_pool on 3 nodes
     cell = Cell.from_str("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|")
     g = encoding.to_graph(cell)
     g.validate(raise_on_error=True)
-    assert g.num_nodes == 4 and g.edge_index.shape == (2, 6) and g.edge_attr.shape == (6, 5)
-    assert g.x[0, 0] == 1 and g.x[3, 2] == 1
-    assert g.live.tolist() == [True, False, True, False, False, True]
+    assert g.num_nodes == 3 and g.edge_index.tolist() == [[0, 1], [1, 2]] and g.edge_attr.shape == (2, 5)
+    assert g.x[0, 0] == 1 and g.x[1, 1] == 1 and g.x[2, 2] == 1
+    assert g.op.tolist() == [OPS.index("nor_conv_3x3"), OPS.index("avg_pool_3x3")]
+    assert g.live.tolist() == [True, True]
+    # the raw cell's liveness, which the normal form makes all True but for a degenerate cell
+    assert encoding.live_edges(cell) == (True, False, True, False, False, True)
+    dead = encoding.to_graph(Cell.from_anb((1,) * 6))
+    assert dead.num_nodes == 2 and dead.live.tolist() == [False]
 
 
 def test_collate_equals_pyg_batching():
@@ -68,4 +79,4 @@ def test_collate_equals_pyg_batching():
     assert mine.num_graphs == ref.num_graphs == len(cells)
     for key in ("x", "edge_index", "edge_attr", "op", "level", "live", "batch", "ptr"):
         assert torch.equal(mine[key], ref[key]), key
-    assert mine.ptr.diff().tolist() == [c.num_nodes for c in cells]
+    assert mine.ptr.diff().tolist() == [c.simplified().num_nodes for c in cells]

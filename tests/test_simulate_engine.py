@@ -16,8 +16,8 @@ def smoke_result():
 def test_rows_and_extras(smoke_result):
     prof = get_profile("smoke")
     times = prof["t_inference"]
-    assert [r[:2] for r in smoke_result.rows] == [(tr, t) for tr in ("standard", "hwa") for t in times]
-    for training, t, mean, std, n in smoke_result.rows:
+    assert [r[:3] for r in smoke_result.rows] == [("anb-pcm", tr, t) for tr in ("standard", "hwa") for t in times]
+    for chip, training, t, mean, std, n in smoke_result.rows:
         assert 0 <= mean <= 100 and std >= 0 and n == prof["repetitions"]
     assert set(smoke_result.extras) == {"digital", "standard_t0", "hwa_t0", "seconds_train",
                                         "seconds_hwa", "seconds_eval"}
@@ -43,3 +43,29 @@ def test_seed_and_protocol_change_the_numbers(smoke_result):
 def test_bad_seed():
     with pytest.raises(ValueError, match="seed"):
         simulate_cell("smoke", CELL, -1)
+
+
+def _two_chips(**second):
+    prof = get_profile("smoke").to_dict()
+    prof["chips"] = [{"name": "a", "out_noise": 0.0}, {"name": "b", "out_noise": 0.0, **second}]
+    return prof
+
+
+def test_every_chip_measures_the_same_trained_networks():
+    """Two chips with equal settings see the same digital and HWA weights: equal noiseless t0 accuracy."""
+    result = simulate_cell(_two_chips(), CELL, 0)
+    assert {r[0] for r in result.rows} == {"a", "b"}
+    assert result.extras["standard_t0"] == result.extras["standard_t0@b"]
+    assert result.extras["hwa_t0"] == result.extras["hwa_t0@b"]
+    assert {"seconds_eval", "seconds_eval@b"} <= set(result.extras)
+
+
+def test_a_chips_numbers_do_not_depend_on_the_others_measured():
+    prof = _two_chips(drift_compensation="none", dac_bits=4)
+    both = simulate_cell(prof, CELL, 0)
+    alone = simulate_cell(prof, CELL, 0, chips=["a"])
+    assert {r[0] for r in alone.rows} == {"a"}
+    assert [r for r in both.rows if r[0] == "a"] == list(alone.rows)
+    assert [r[3] for r in both.rows if r[0] == "b"] != [r[3] for r in alone.rows]
+    with pytest.raises(ValueError, match="not in the profile"):
+        simulate_cell(prof, CELL, 0, chips=["c"])

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..chips import CHIPS
 from ..cells import Cell
 from .groundtruth import GroundTruth
 
@@ -59,6 +60,7 @@ PROFILE: dict = {
         "drift_compensation": "GlobalDriftCompensation",
         "programming": "once per model; drift re-sampled per repetition",
     },
+    "chips": [CHIPS["anb-pcm"].to_dict()],
     "t_inference": list(TIMES),
     "repetitions": REPETITIONS,
     "seeds": [0],

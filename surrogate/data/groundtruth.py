@@ -20,15 +20,23 @@ import numpy as np
 import pandas as pd
 
 from ..cells import Arch, Cell, as_cell
+from ..chips import chip_hash, profile_chips
 
-__all__ = ["TRAININGS", "COLUMNS", "GroundTruth", "Targets", "profile_hash", "check_profile", "table_suffix", "write_table"]
+
+def default_chip(profile: Mapping) -> dict:
+    """The profile's default chip (the first of :func:`~surrogate.chips.profile_chips`), as a dict."""
+    return next(iter(profile_chips(profile).values()))
+
+__all__ = ["TRAININGS", "COLUMNS", "GroundTruth", "Targets", "profile_hash", "check_profile", "table_suffix",
+           "write_table", "chip_hash", "default_chip", "profile_chips"]
 
 #: ``standard``: trained digitally, then converted and programmed on the chip;
 #: ``hwa``: hardware-aware fine-tuned before programming.
 TRAININGS: tuple[str, ...] = ("standard", "hwa")
 
 #: Columns of :meth:`GroundTruth.to_frame`, in order.
-COLUMNS: tuple[str, ...] = ("profile", "cell", "training", "t_inference", "seed", "accuracy", "std", "n")
+COLUMNS: tuple[str, ...] = ("profile", "cell", "chip", "training", "t_inference", "seed", "accuracy", "std", "n",
+                            "source")
 
 _ROW_COLUMNS = COLUMNS[1:]  # what the constructor takes; the profile name comes from `profile`
 
@@ -114,7 +122,9 @@ class GroundTruth:
         rows: a DataFrame with columns ``cell`` (NB-201 string, see :meth:`Cell.to_str`),
             ``training`` (one of :data:`TRAININGS`), ``t_inference`` (seconds since programming),
             ``seed``, ``accuracy`` (mean over repetitions, percent), ``std`` and ``n``
-            (number of repetitions). A ``profile`` column, if present, is ignored.
+            (number of repetitions); optionally ``chip`` (one of the profile's chips; default its
+            first) and ``source`` (``"simulation"``, ``"validation"``...; default ``"simulation"``).
+            A ``profile`` column, if present, is ignored.
         profile: the recipe that produced the rows; a JSON dict with a ``"name"``.
         extras: optional per-``(cell, seed)`` measurements: a DataFrame with columns ``cell``,
             ``seed`` and one float column per quantity (``digital``, ``ptq``, ``standard_t0``...).
@@ -125,17 +135,23 @@ class GroundTruth:
     def __init__(self, rows: pd.DataFrame, profile: Mapping, extras: pd.DataFrame | None = None):
         self._profile = check_profile(profile)
         self._hash = profile_hash(self._profile)
-        missing = [c for c in _ROW_COLUMNS if c not in rows.columns]
+        self._chips = profile_chips(self._profile)
+        optional = {"chip": next(iter(self._chips)), "source": "simulation"}
+        missing = [c for c in _ROW_COLUMNS if c not in rows.columns and c not in optional]
         if missing:
             raise ValueError(f"rows lack the columns {missing}; required: {list(_ROW_COLUMNS)}")
+        rows = rows.assign(**{k: v for k, v in optional.items() if k not in rows.columns})
         rows = rows.loc[:, list(_ROW_COLUMNS)].reset_index(drop=True)
         rows = rows.astype(
-            {"cell": object, "training": object, "t_inference": float, "seed": "int64",
-             "accuracy": float, "std": float, "n": "int64"}
+            {"cell": object, "chip": object, "training": object, "t_inference": float, "seed": "int64",
+             "accuracy": float, "std": float, "n": "int64", "source": object}
         )
         bad = sorted(set(pd.unique(rows["training"])) - set(TRAININGS))
         if bad:
             raise ValueError(f"unknown training {bad}; accepted: {list(TRAININGS)}")
+        bad = sorted(set(pd.unique(rows["chip"])) - set(self._chips))
+        if bad:
+            raise ValueError(f"rows on chips {bad} that the profile does not describe; its chips: {list(self._chips)}")
         if extras is None:
             extras = pd.DataFrame({"cell": pd.Series([], dtype=object), "seed": pd.Series([], dtype="int64")})
         for col in ("cell", "seed"):
@@ -182,6 +198,32 @@ class GroundTruth:
         return [t for t in TRAININGS if t in present]
 
     @property
+    def chips(self) -> list[str]:
+        """Names of the chips with rows here, in the profile's order (the default first)."""
+        present = set(self._rows["chip"])
+        return [c for c in self._chips if c in present]
+
+    @property
+    def chip(self) -> dict:
+        """The one chip of this table (a dict); an error if it holds several (see :meth:`for_chip`)."""
+        chips = self.chips or list(self._chips)[:1]
+        if len(chips) != 1:
+            raise ValueError(f"this ground truth holds {len(chips)} chips {chips}: pick one with for_chip(name)")
+        return dict(self._chips[chips[0]])
+
+    def chip_spec(self, name: str) -> dict:
+        """The settings of the profile's chip ``name``."""
+        if name not in self._chips:
+            raise ValueError(f"no chip {name!r} in profile {self.profile_name!r}; its chips: {list(self._chips)}")
+        return dict(self._chips[name])
+
+    def for_chip(self, name: str) -> GroundTruth:
+        """The rows measured on chip ``name``, with the extras of those cells."""
+        self.chip_spec(name)
+        rows = self._rows[self._rows["chip"] == name]
+        return GroundTruth(rows, self._profile, self._extras[self._extras["cell"].isin(set(rows["cell"]))])
+
+    @property
     def seeds(self) -> list[int]:
         return sorted(set(self._rows["seed"].tolist()) | set(self._extras["seed"].tolist()))
 
@@ -191,7 +233,7 @@ class GroundTruth:
     def __repr__(self) -> str:
         return (
             f"GroundTruth(profile={self.profile_name!r} [{self._hash}], {len(self.cell_keys):,} cells, "
-            f"{len(self):,} rows, trainings={self.trainings}, times={self.times.tolist()})"
+            f"{len(self):,} rows, chips={self.chips}, trainings={self.trainings}, times={self.times.tolist()})"
         )
 
     # ------------------------------------------------------------------ tables
@@ -249,8 +291,11 @@ class GroundTruth:
         return GroundTruth(pick(self._rows), self._profile, pick(self._extras))
 
     # ------------------------------------------------------------------ model targets
-    def targets(self, training: str = "hwa", seed: int | None = None) -> Targets:
-        """Labels as ``(n_cells, n_times)`` matrices for one training, combined over seeds.
+    def targets(self, training: str = "hwa", seed: int | None = None, chip: str | None = None) -> Targets:
+        """Labels as ``(n_cells, n_times)`` matrices for one training (and chip), combined over seeds.
+
+        ``chip`` may be left out only when the table holds one chip: measurements of two chips are
+        never pooled.
 
         With ``seed=None`` each cell's repetitions from every seed are pooled: ``mean`` is the
         ``n``-weighted mean, ``std`` the standard deviation of all pooled repetitions (within-seed
@@ -260,7 +305,8 @@ class GroundTruth:
         if training not in TRAININGS:
             raise ValueError(f"unknown training {training!r}; accepted: {list(TRAININGS)}")
         rows = self._rows
-        mask = (rows["training"] == training).to_numpy()
+        chip = self.chip["name"] if chip is None else self.chip_spec(chip)["name"]
+        mask = ((rows["training"] == training) & (rows["chip"] == chip)).to_numpy()
         if seed is not None:
             mask = mask & (rows["seed"] == int(seed)).to_numpy()
         keys = self.cell_keys

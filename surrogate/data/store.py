@@ -30,14 +30,15 @@ import pandas as pd
 
 from ..cells import Arch, Cell, as_cell
 from .groundtruth import (
-    COLUMNS, TRAININGS, GroundTruth, _canonical_json, _cell, check_profile, profile_hash, table_suffix,
-    write_table,
+    COLUMNS, TRAININGS, GroundTruth, _canonical_json, _cell, check_profile, chip_hash, default_chip,
+    profile_chips, profile_hash, table_suffix, write_table,
 )
 
 __all__ = ["Store", "StoreError", "SCHEMA_VERSION"]
 
-#: Bumped on every change of the tables below; a file with another version is refused.
-SCHEMA_VERSION = 1
+#: Bumped on every change of the tables below. Version 1 files (no chips, no sources, no rounds)
+#: are upgraded in place when opened; a newer version is refused.
+SCHEMA_VERSION = 2
 
 _APPLICATION_ID = 0x53524754  # "SRGT": marks the file as a surrogate store (PRAGMA application_id)
 
@@ -48,22 +49,34 @@ CREATE TABLE profiles (
     name    TEXT NOT NULL,
     json    TEXT NOT NULL
 );
+CREATE TABLE chips (
+    id      INTEGER PRIMARY KEY,
+    hash    TEXT NOT NULL UNIQUE,
+    name    TEXT NOT NULL,
+    json    TEXT NOT NULL
+);
 CREATE TABLE cells (
     id          INTEGER PRIMARY KEY,
     profile_id  INTEGER NOT NULL REFERENCES profiles(id),
     cell        TEXT NOT NULL,
     seed        INTEGER NOT NULL,
+    source      TEXT NOT NULL DEFAULT 'simulation',
     UNIQUE (profile_id, cell, seed)
 );
 CREATE TABLE measurements (
     cell_id      INTEGER NOT NULL REFERENCES cells(id),
+    chip_id      INTEGER NOT NULL REFERENCES chips(id),
     training     TEXT NOT NULL,
     t_inference  REAL NOT NULL,
     mean         REAL NOT NULL,
     std          REAL,
     n            INTEGER NOT NULL,
-    PRIMARY KEY (cell_id, training, t_inference)
+    PRIMARY KEY (cell_id, chip_id, training, t_inference)
 ) WITHOUT ROWID;
+CREATE TABLE rounds (
+    id       INTEGER PRIMARY KEY,
+    json     TEXT NOT NULL
+);
 CREATE TABLE extras (
     cell_id  INTEGER NOT NULL REFERENCES cells(id),
     key      TEXT NOT NULL,
@@ -131,6 +144,9 @@ class Store:
         app = conn.execute("PRAGMA application_id").fetchone()[0]
         if app != _APPLICATION_ID:
             raise ValueError(f"{self._path} is an SQLite file but not a surrogate store")
+        if version == 1:
+            self._upgrade_from_1()
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
             newer = version > SCHEMA_VERSION
             raise ValueError(
@@ -141,6 +157,29 @@ class Store:
         # survives power loss too, for a cost negligible next to simulating a cell.
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
+
+    def _upgrade_from_1(self) -> None:
+        """Version 1 -> 2 in one transaction: every v1 measurement is on its profile's default chip.
+
+        A v1 profile described its chip inside ``rpu``; that chip is translated into a
+        :class:`~surrogate.chips.Chip` (named ``anb-pcm`` when it is AnalogNAS-Bench's). The stored
+        profile JSON is left as it was, so its hash, and every row's identity, stay the same.
+        """
+        with self._transaction() as cur:
+            if cur.execute("PRAGMA user_version").fetchone()[0] != 1:
+                return  # another process upgraded it first
+            cur.execute("ALTER TABLE measurements RENAME TO measurements_v1")
+            for name in ("chips", "measurements", "rounds"):
+                cur.execute(_statement(name))
+            cur.execute("ALTER TABLE cells ADD COLUMN source TEXT NOT NULL DEFAULT 'simulation'")
+            for pid, text in cur.execute("SELECT id, json FROM profiles").fetchall():
+                chip_id = _chip_id(cur, default_chip(json.loads(text)))
+                cur.execute(
+                    "INSERT INTO measurements SELECT m.cell_id, ?, m.training, m.t_inference, m.mean, m.std, m.n "
+                    "FROM measurements_v1 m JOIN cells c ON c.id = m.cell_id WHERE c.profile_id = ?",
+                    (chip_id, pid))
+            cur.execute("DROP TABLE measurements_v1")
+            cur.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -200,6 +239,8 @@ class Store:
         seed: int,
         rows: Iterable[tuple[str, float, float, float, int]],
         extras: Mapping[str, float] | None = None,
+        *,
+        source: str = "simulation",
     ) -> bool:
         """Store one cell's measurements in one transaction.
 
@@ -207,9 +248,13 @@ class Store:
             profile: the recipe (a JSON dict with a ``"name"``); stored on first use.
             cell: a Cell, NB-201 string or AnalogNAS-Bench tuple.
             seed: the training seed.
-            rows: ``(training, t_inference, mean, std, n)`` tuples; training is one of
-                ``"standard"``, ``"hwa"``; at least one row, no ``(training, t_inference)`` twice.
+            rows: ``(chip, training, t_inference, mean, std, n)`` tuples, or
+                ``(training, t_inference, mean, std, n)`` on the profile's default chip; ``chip``
+                names one of the profile's chips; training is one of ``"standard"``, ``"hwa"``;
+                mean in [0, 100] %; at least one row, no ``(chip, training, t_inference)`` twice.
             extras: other per-cell measurements (``digital``, ``ptq``, ``hwa_t0``, timings...).
+            source: where the rows come from: ``"simulation"``, ``"validation"`` (re-measured by
+                the validator), or another short tag; stored with the cell.
 
         Returns:
             True when written; False when ``(profile, cell, seed)`` was already stored (nothing
@@ -218,8 +263,11 @@ class Store:
         profile = check_profile(profile)
         key = as_cell(cell).to_str()
         seed = _check_seed(seed)
-        rows = _check_rows(rows)
+        chips = profile_chips(profile)
+        rows = _check_rows(rows, chips)
         extras = _check_extras(extras or {})
+        if not isinstance(source, str) or not source.strip() or len(source) > 64:
+            raise ValueError(f"source is a short non-empty tag such as 'simulation', got {source!r}")
         phash = profile_hash(profile)
         with self._transaction() as cur:
             cur.execute(
@@ -227,19 +275,38 @@ class Store:
                 (phash, profile["name"], _canonical_json(profile)),
             )
             pid = cur.execute("SELECT id FROM profiles WHERE hash = ?", (phash,)).fetchone()[0]
-            cur.execute("INSERT OR IGNORE INTO cells (profile_id, cell, seed) VALUES (?, ?, ?)", (pid, key, seed))
+            cur.execute("INSERT OR IGNORE INTO cells (profile_id, cell, seed, source) VALUES (?, ?, ?, ?)",
+                        (pid, key, seed, source))
             if cur.rowcount == 0:
                 return False
             cid = cur.lastrowid
+            chip_ids = {name: _chip_id(cur, chips[name]) for name in {row[0] for row in rows}}
             cur.executemany(
-                "INSERT INTO measurements (cell_id, training, t_inference, mean, std, n) VALUES (?, ?, ?, ?, ?, ?)",
-                [(cid, *row) for row in rows],
+                "INSERT INTO measurements (cell_id, chip_id, training, t_inference, mean, std, n) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(cid, chip_ids[row[0]], *row[1:]) for row in rows],
             )
             cur.executemany(
                 "INSERT INTO extras (cell_id, key, value) VALUES (?, ?, ?)",
                 [(cid, k, v) for k, v in extras.items()],
             )
         return True
+
+    def write_round(self, record: Mapping) -> int:
+        """Store one validation round (a JSON-plain dict); returns its number, counting from 1."""
+        if not isinstance(record, Mapping):
+            raise ValueError(f"a round record is a dict, got {type(record).__name__}")
+        try:
+            text = json.dumps(record, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"a round record must be plain JSON: {err}") from None
+        with self._transaction() as cur:
+            cur.execute("INSERT INTO rounds (json) VALUES (?)", (text,))
+            return int(cur.lastrowid)
+
+    def rounds(self) -> list[dict]:
+        """The validation rounds stored, oldest first."""
+        return [json.loads(j) for (j,) in self._db.execute("SELECT json FROM rounds ORDER BY id")]
 
     # ------------------------------------------------------------------ reading
     def done(self, profile: Mapping, seed: int) -> set[Cell]:
@@ -293,9 +360,9 @@ class Store:
         db.execute("BEGIN")
         try:
             rows = db.execute(
-                "SELECT c.cell, m.training, m.t_inference, c.seed, m.mean, m.std, m.n "
-                "FROM cells c JOIN measurements m ON m.cell_id = c.id WHERE c.profile_id = ? "
-                "ORDER BY c.id, m.training DESC, m.t_inference",
+                "SELECT c.cell, k.name, m.training, m.t_inference, c.seed, m.mean, m.std, m.n, c.source "
+                "FROM cells c JOIN measurements m ON m.cell_id = c.id JOIN chips k ON k.id = m.chip_id "
+                "WHERE c.profile_id = ? ORDER BY c.id, m.chip_id, m.training DESC, m.t_inference",
                 (pid,),
             ).fetchall()
             extras = db.execute(
@@ -309,7 +376,7 @@ class Store:
         finally:
             db.execute("COMMIT")
         frame = pd.DataFrame.from_records(
-            rows, columns=["cell", "training", "t_inference", "seed", "accuracy", "std", "n"]
+            rows, columns=["cell", "chip", "training", "t_inference", "seed", "accuracy", "std", "n", "source"]
         )
         frame["std"] = frame["std"].astype(float)  # NULL (std unknown) -> NaN
         return GroundTruth(frame, prof, _wide_extras(cells, extras))
@@ -332,6 +399,18 @@ class Store:
         return write_table(pd.concat(frames, ignore_index=True) if frames else empty, path)
 
 
+def _statement(table: str) -> str:
+    """The CREATE statement of ``table`` in :data:`_SCHEMA`."""
+    return next(st for st in _SCHEMA.split(";") if f"CREATE TABLE {table} " in st)
+
+
+def _chip_id(cur: sqlite3.Cursor, chip: Mapping) -> int:
+    text = _canonical_json(chip)
+    digest = chip_hash(chip)
+    cur.execute("INSERT OR IGNORE INTO chips (hash, name, json) VALUES (?, ?, ?)", (digest, chip["name"], text))
+    return cur.execute("SELECT id FROM chips WHERE hash = ?", (digest,)).fetchone()[0]
+
+
 def _wide_extras(cells: list[tuple[str, int]], extras: list[tuple[str, int, str, float]]) -> pd.DataFrame:
     base = pd.DataFrame.from_records(cells, columns=["cell", "seed"])
     if not extras:
@@ -349,16 +428,23 @@ def _check_seed(seed) -> int:
     return int(seed)
 
 
-def _check_rows(rows) -> list[tuple[str, float, float, float | None, int]]:
+def _check_rows(rows, chips: Mapping[str, dict]) -> list[tuple[str, str, float, float, float | None, int]]:
     out, seen = [], set()
+    default = next(iter(chips))
     for row in rows:
+        if isinstance(row, (tuple, list)) and len(row) == 5:
+            row = (default, *row)
         try:
-            training, t, mean, std, n = row
+            chip, training, t, mean, std, n = row
         except (TypeError, ValueError):
-            raise ValueError(f"a row is (training, t_inference, mean, std, n), got {row!r}") from None
+            raise ValueError(f"a row is ([chip,] training, t_inference, mean, std, n), got {row!r}") from None
+        if chip not in chips:
+            raise ValueError(f"row {row!r}: chip {chip!r} is not one of the profile's chips {list(chips)}")
         if training not in TRAININGS:
             raise ValueError(f"row {row!r}: unknown training {training!r}; accepted: {list(TRAININGS)}")
         t, mean = _real(t, "t_inference", row), _real(mean, "mean", row)
+        if not 0.0 <= mean <= 100.0:
+            raise ValueError(f"row {row!r}: mean is an accuracy in percent, in [0, 100]")
         if t < 0:
             raise ValueError(f"row {row!r}: t_inference is seconds since programming, >= 0")
         std = None if std is None or (isinstance(std, float) and math.isnan(std)) else _real(std, "std", row)
@@ -366,12 +452,12 @@ def _check_rows(rows) -> list[tuple[str, float, float, float | None, int]]:
             raise ValueError(f"row {row!r}: std must be >= 0 (or NaN/None when unknown)")
         if isinstance(n, bool) or not hasattr(n, "__index__") or int(n) < 1:
             raise ValueError(f"row {row!r}: n (repetitions) must be an integer >= 1")
-        if (training, t) in seen:
-            raise ValueError(f"row {row!r}: ({training!r}, {t}) is given twice")
-        seen.add((training, t))
-        out.append((training, t, mean, std, int(n)))
+        if (chip, training, t) in seen:
+            raise ValueError(f"row {row!r}: ({chip!r}, {training!r}, {t}) is given twice")
+        seen.add((chip, training, t))
+        out.append((chip, training, t, mean, std, int(n)))
     if not out:
-        raise ValueError("write_cell needs at least one (training, t_inference, mean, std, n) row")
+        raise ValueError("write_cell needs at least one ([chip,] training, t_inference, mean, std, n) row")
     return out
 
 

@@ -3,8 +3,8 @@
 Members are fitted by K-fold cross-fitting: the member of fold k never sees the cells of fold
 k, so every training cell gets an out-of-fold (OOF) prediction. Those OOF predictions, and
 nothing that saw their labels, set the mix of GNN and XGBoost, the noise level per
-(training, time) and the interval width; they also give the cross-validated metrics stored
-with the model. The K members of each kind are the ensemble used at prediction time.
+(training, time), the level maps and the interval width; they also give the cross-validated
+metrics stored with the model. The K members of each kind are the ensemble used at prediction time.
 """
 
 from __future__ import annotations
@@ -21,22 +21,21 @@ import torch
 from .. import __version__
 from ..cells import Cell, as_cell
 from ..encoding import FeatureSpec, collate
+from ..calibration import LEVELS, apply_level_map, error_table, fit_level_map, interval_factors, scale_factor_table
 from ..metrics import score_table
+from ._params import ParamsMixin
 from ._targets import TRAININGS, check_times, check_training, targets
-from .gnn import GNNRegressor, pack
+from .gnn import GNNRegressor, drift_curve
 from .prediction import Prediction
 from .xgb import XGBRegressor
 
 __all__ = ["Surrogate"]
 
 _KINDS = {"gnn": GNNRegressor, "xgb": XGBRegressor}
-_LEVELS = np.round(np.arange(0.50, 0.995, 0.01), 2)  # levels whose interval factor is stored
-FORMAT_VERSION = 1
-_NOISE_BINS = 8
-_PACK_MAX_CELLS = 256
+FORMAT_VERSION = 2
 
 
-class Surrogate:
+class Surrogate(ParamsMixin):
     """Predicts analog accuracy of cells over drift time, with an uncertainty.
 
     Args:
@@ -61,7 +60,7 @@ class Surrogate:
         members = tuple(self.members)
         if not members or any(m not in _KINDS for m in members) or len(set(members)) != len(members):
             raise ValueError(f"members must be distinct names among {tuple(_KINDS)}, got {self.members!r}")
-        if not isinstance(self.n_folds, int) or self.n_folds < 2:
+        if isinstance(self.n_folds, bool) or not isinstance(self.n_folds, int) or self.n_folds < 2:
             raise ValueError(f"n_folds must be an integer >= 2, got {self.n_folds!r}")
         return members
 
@@ -71,7 +70,15 @@ class Surrogate:
         return _KINDS[kind](**params)
 
     def fit(self, ground_truth) -> "Surrogate":
-        """Fit on a ``GroundTruth`` (one profile); returns ``self``."""
+        """Fit on a ``GroundTruth`` of one profile and one chip; returns ``self``.
+
+        Out-of-fold (OOF) predictions of the cross-fitted members set, in this order: the mix of
+        member kinds (per training, the one that ranks the OOF predictions best), a monotone map
+        from the mix to the expected measurement per (training, time) (:func:`fit_level_map`: the
+        cure for the winner's curse at the top of the ranking), the error as a function of the
+        calibrated prediction and of the members' disagreement, and the interval factors. The
+        maps that produce the residuals are themselves cross-fitted, so the error is out-of-sample.
+        """
         from sklearn.model_selection import KFold
         from tqdm.auto import tqdm
 
@@ -83,10 +90,12 @@ class Surrogate:
         degenerate = np.array([c.is_degenerate for c in cells])
         self.profile_ = dict(ground_truth.profile)
         self.profile_hash_ = ground_truth.profile_hash
+        self.chip_ = ground_truth.chip
         self.ground_truth_hash_ = _hash_targets(cells, times, Y)
         self.times_ = times
         self.chance_ = _chance(self.profile_, Y[degenerate])
         self.n_cells_ = len(cells)
+        self._cache = {}
 
         folds = list(KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(cells))
         oof = {m: np.full_like(Y, np.nan) for m in members}
@@ -103,67 +112,125 @@ class Surrogate:
         bar.close()
 
         live = ~degenerate
-        self.weights_ = _mix_weights({m: p[live] for m, p in oof.items()}, Y[live])
-        combined = sum(self.weights_[m][None, :, None] * oof[m] for m in members)
-        # error per (training, time) as a function of the predicted accuracy, from OOF residuals:
-        # what a cell like the training cells, but unseen, is off by (label noise + model error)
-        self.noise_at_, self.noise_ = _noise_table(combined[live], Y[live])
-        noise = self._noise(combined, times)
-        z = np.abs(Y - combined)[live] / noise[live]
-        self.z_ = np.nanquantile(z, _LEVELS, axis=0)  # [levels, training, time]
-        self.shapes_ = sorted({(c.num_nodes, len(c.edges)) for c in cells})
-        combined[degenerate] = self.chance_
-        half = self._z(0.9) * noise
+        fold_of = np.empty(len(cells), dtype=int)
+        for k, (_, held) in enumerate(folds):
+            fold_of[held] = k
+        self.weights_ = _rank_weights({m: p[live] for m, p in oof.items()}, Y[live])
+        mix = sum(self.weights_[m][None, :, None] * oof[m] for m in members)
+        self.level_maps_ = _level_maps(mix[live], Y[live])
+        # residuals of maps fitted without the cell's fold: out-of-sample, like a new cell's
+        cal = np.full_like(Y, np.nan)
+        for k in range(len(folds)):
+            rest, own = live & (fold_of != k), live & (fold_of == k)
+            cal[own] = _calibrate(_level_maps(mix[rest], Y[rest]), mix[own])
+        resid = Y - cal
+        self.error_at_, self.error_ = _error_tables(cal[live], resid[live])
+        sigma = self._error(cal, times)
+        spread = _spread(oof)
+        z = resid / sigma
+        self.spread_at_, self.spread_factor_ = _spread_tables(spread[live], z[live])
+        sigma = sigma * self._spread_factor(spread)
+        z = resid[live] / sigma[live]
+        self.z_ = np.stack([[interval_factors(z[:, k, j]) for j in range(len(times))]
+                            for k in range(len(TRAININGS))], axis=-1).transpose(1, 0, 2)  # [levels, k, t]
+        self.shapes_ = sorted({(s.num_nodes, len(s.edges)) for s in (c.simplified() for c in cells)})
+        cal[degenerate] = self.chance_
+        half = self._z(0.9) * sigma
         half[degenerate] = 0.0
-        self.metrics_ = {"cv": score_table(combined, Y, combined - half, combined + half, TRAININGS),
+        self.metrics_ = {"cv": score_table(cal, Y, cal - half, cal + half, TRAININGS),
                          "n_cells": len(cells), "n_folds": self.n_folds}
         return self
 
     # ------------------------------------------------------------------ predict
-    def _raw(self, cells, times, trainings=range(len(TRAININGS))):
-        """Ensemble mean and disagreement variance, ``[n, len(trainings), nt]`` (no degenerate override)."""
-        trainings = list(trainings)
-        shape = (len(cells), len(trainings), len(times))
-        means, vars_ = {}, {}
-        for m, models in self.members_.items():
-            if m == "gnn":
-                batch = collate(cells)
-                if len(cells) <= _PACK_MAX_CELLS:  # all members in one packed pass: little overhead
-                    if getattr(self, "_packed", (None,))[0] is not models:
-                        self._packed = (models, pack(models))
-                    with torch.inference_mode():
-                        x = torch.tensor(np.log10(times), dtype=torch.float32)
-                        P = self._packed[1](batch, x)[:, :, trainings].numpy().astype(float) * 100.0
-                else:  # on large batches the packed tensors cost more than a loop over members
-                    P = np.stack([mod.predict(cells, times, batch=batch)[:, trainings] for mod in models])
-            else:  # the members share one feature layout: build the rows once
-                rows = models[0].design(cells, times, trainings)
-                P = np.stack([mod.predict_rows(rows).reshape(shape) for mod in models])
-            means[m], vars_[m] = P.mean(0), P.var(0)
-        w = {m: self.weights_[m][trainings][None, :, None] for m in means}
-        mean = sum(w[m] * means[m] for m in means)
-        var = sum(w[m] * (vars_[m] + (means[m] - mean) ** 2) for m in means)
-        return mean, var
+    def _entries(self, cells):
+        """Per-cell, time-free member outputs, cached: GNN drift coefficients ``[n, Mg, 2, 1 + K]`` and
+        XGBoost predictions at the fitted times ``[n, Mx, 2, T]`` (trees are step functions of log-time
+        between the fitted times: log-linear interpolation between them is as exact and smoother)."""
+        cache = self.__dict__.setdefault("_cache", {})
+        keys = [_key(c) for c in cells]
+        missing = list(dict.fromkeys(k for k in keys if k not in cache))
+        if missing:
+            cols = {}
+            if "gnn" in self.members_:
+                batch = collate(missing)
+                cols["gnn"] = np.stack([m.coefficients(missing, batch=batch) for m in self.members_["gnn"]], 1)
+            if "xgb" in self.members_:
+                models = self.members_["xgb"]
+                rows = models[0].design(missing, self.times_)
+                shape = (len(missing), len(TRAININGS), len(self.times_))
+                cols["xgb"] = np.stack([m.predict_rows(rows).reshape(shape) for m in models], 1)
+            for i, key in enumerate(missing):
+                cache[key] = {m: v[i].astype(np.float32) for m, v in cols.items()}
+        return {m: np.stack([cache[k][m] for k in keys]) for m in self.members_}
 
-    def _noise(self, mean: np.ndarray, times, trainings=range(len(TRAININGS))) -> np.ndarray:
-        """Label-noise std for predicted accuracies ``mean`` (``[n, len(trainings), len(times)]``).
+    def _raw(self, cells, times, k):
+        """Per member kind, member outputs for training ``k`` at ``times``: ``[M, n, T]`` in percent."""
+        entries = self._entries(cells)
+        log_t = np.log10(np.asarray(times, dtype=float))
+        out = {}
+        for m, e in entries.items():
+            if m == "gnn":
+                out[m] = drift_curve(e[:, :, k].astype(float), self.members_["gnn"][0].knots_, log_t) * 100.0
+            else:
+                fit = np.log10(self.times_)
+                vals = e[:, :, k].astype(float)  # [n, M, T_fit]
+                w = np.stack([np.interp(log_t, fit, np.eye(len(fit))[j]) for j in range(len(fit))], 1)
+                out[m] = vals @ w.T
+            out[m] = np.moveaxis(out[m], 1, 0)
+        return out
+
+    def _mixed(self, cells, times, k):
+        """Mixed raw prediction ``[n, T]`` and the cross-kind disagreement ``[n, T]``, ``[n, T]`` member variance."""
+        raw = self._raw(cells, times, k)
+        means = {m: r.mean(0) for m, r in raw.items()}
+        mix = sum(self.weights_[m][k] * means[m] for m in raw)
+        var = sum(self.weights_[m][k] * (raw[m].var(0) + (means[m] - mix) ** 2) for m in raw)
+        spread = np.abs(means["gnn"] - means["xgb"]) if len(means) == 2 else np.zeros_like(mix)
+        return mix, spread, var
+
+    def _error(self, pred, times, trainings=range(len(TRAININGS))) -> np.ndarray:
+        """Error std for calibrated predictions ``pred`` ``[n, len(trainings), len(times)]``.
 
         Read off each fitted time's table at the predicted accuracy, then interpolated in log-time.
         """
         log_fit, log_t = np.log10(self.times_), np.log10(np.asarray(times, dtype=float))
         weight = np.stack([np.interp(log_t, log_fit, np.eye(len(log_fit))[j]) for j in range(len(log_fit))], 1)
-        out = np.zeros_like(mean, dtype=float)
+        out = np.zeros_like(pred, dtype=float)
         for i, k in enumerate(trainings):
             for j in range(len(log_fit)):
-                out[:, i] += weight[:, j] * np.interp(mean[:, i], self.noise_at_[k, j], self.noise_[k, j])
+                out[:, i] += weight[:, j] * np.interp(pred[:, i], self.error_at_[k, j], self.error_[k, j])
+        return out
+
+    def _spread_factor(self, spread, trainings=range(len(TRAININGS))) -> np.ndarray:
+        """How much wider than the table a cell's error is, given its members' disagreement."""
+        out = np.ones_like(spread, dtype=float)
+        for i, k in enumerate(trainings):
+            out[:, i] = np.interp(spread[:, i], self.spread_at_[k], self.spread_factor_[k])
         return out
 
     def _z(self, level: float) -> np.ndarray:
         """Interval half-width in units of std, ``[training, fitted time]``, from the OOF residuals."""
-        return np.array([[np.interp(level, _LEVELS, self.z_[:, k, j]) for j in range(self.z_.shape[2])]
+        return np.array([[np.interp(level, LEVELS, self.z_[:, k, j]) for j in range(self.z_.shape[2])]
                          for k in range(self.z_.shape[1])])
 
-    def predict(self, archs, t_inference, training: str = "hwa", level: float = 0.9) -> Prediction:
+    def _level(self, mix_grid, grid, k):
+        """Calibrated accuracy at ``grid`` from the mixed prediction there (``grid`` holds the fitted times).
+
+        At the fitted times: the level maps, then a running minimum over time, so a prediction never
+        rises with drift. Between them: log-linear interpolation; outside them: the raw prediction's
+        change from the nearest fitted time.
+        """
+        fit_idx = np.searchsorted(grid, self.times_)
+        cal = np.minimum.accumulate(_calibrate(self.level_maps_[k:k + 1], mix_grid[:, None, fit_idx])[:, 0], axis=1)
+        log_fit, log_g = np.log10(self.times_), np.log10(grid)
+        w = np.stack([np.interp(log_g, log_fit, np.eye(len(log_fit))[j]) for j in range(len(log_fit))], 1)
+        out = cal @ w.T
+        before, after = grid < self.times_[0], grid > self.times_[-1]
+        out[:, before] += mix_grid[:, before] - mix_grid[:, fit_idx[:1]]
+        out[:, after] += mix_grid[:, after] - mix_grid[:, fit_idx[-1:]]
+        return np.clip(out, 0.0, 100.0)
+
+    def predict(self, archs, t_inference, training: str = "hwa", level: float = 0.9, chip=None) -> Prediction:
         """Predicted accuracy after ``t_inference`` seconds of drift.
 
         Args:
@@ -172,12 +239,15 @@ class Surrogate:
             t_inference: seconds since programming, scalar or 1-D.
             training: ``"hwa"`` (hardware-aware fine-tuned) or ``"standard"``.
             level: coverage of the ``[lower, upper]`` interval.
+            chip: the chip asked about (a preset name, dict or :class:`~surrogate.chips.Chip`);
+                ``None`` is the chip the model was fitted on. Another chip is refused.
 
         Returns:
             A :class:`Prediction` with arrays ``(len(archs), len(t))``, or floats for one
             architecture and a scalar time.
         """
         self._check_fitted()
+        self._check_chip(chip)
         k = check_training(training)
         t, scalar_t = check_times(t_inference)
         if not 0 < level < 1:
@@ -188,16 +258,19 @@ class Surrogate:
         if outside.any():
             warnings.warn(f"t_inference outside the fitted range [{lo:g}, {hi:g}] s: extrapolating, "
                           "with a wider interval", stacklevel=2)
-        grid, where = np.unique(np.concatenate([[self.t_ref_], t]), return_inverse=True)
-        mean, var = self._raw(cells, grid, [k])
-        mean, var = mean[:, 0][:, where], var[:, 0][:, where]
-        grid = grid[where]
-        sigma = self._noise(mean[:, None], grid, [k])[:, 0]
-        # the OOF error covers cells shaped like the training cells; for other DAG shapes the
-        # members' disagreement is added on top
-        novel = np.array([(c.num_nodes, len(c.edges)) not in self.shapes_ for c in cells])
+        grid, where = np.unique(np.concatenate([self.times_, t]), return_inverse=True)
+        mix, spread, var = self._mixed(cells, grid, k)
+        mean = self._level(mix, grid, k)
+        pick = np.concatenate([where[:1], where[len(self.times_):]])  # t_ref, then the asked times
+        mean, spread, var, g = mean[:, pick], spread[:, pick], var[:, pick], grid[pick]
+        sigma = self._error(mean[:, None], g, [k])[:, 0] * self._spread_factor(spread[:, None], [k])[:, 0]
+        # the OOF error covers cells like the training cells; for a cell whose normal form has
+        # more nodes than any training cell's, the members' disagreement is added on top (by the
+        # normal form, so that equal networks drawn differently get the same interval)
+        most = max(n for n, _ in self.shapes_)
+        novel = np.array([c.simplified().num_nodes > most for c in cells])
         std = np.sqrt(sigma**2 + novel[:, None] * var) * (1 + 0.5 * np.concatenate([[0], outside]))
-        z = np.interp(np.log10(grid), np.log10(self.times_), self._z(level)[k])
+        z = np.interp(np.log10(g), np.log10(self.times_), self._z(level)[k])
         deg = np.array([c.is_degenerate for c in cells])
         mean[deg], std[deg] = self.chance_, 0.0
         accuracy, std = mean[:, 1:], std[:, 1:]
@@ -215,13 +288,13 @@ class Surrogate:
         return Prediction(**out, t_inference=float(t[0]) if scalar_t else t, training=training, level=level,
                           t_ref=float(self.t_ref_))
 
-    def rank(self, archs, t_inference, training: str = "hwa") -> np.ndarray:
+    def rank(self, archs, t_inference, training: str = "hwa", chip=None) -> np.ndarray:
         """Indices of ``archs``, best predicted accuracy first."""
         t, scalar = check_times(t_inference)
         if not scalar and t.size != 1:
             raise ValueError("rank takes one t_inference; rank each time separately")
         cells, _ = _as_cells(archs)
-        acc = np.atleast_1d(self.predict(cells, float(t[0]), training=training).accuracy)
+        acc = np.atleast_1d(self.predict(cells, float(t[0]), training=training, chip=chip).accuracy)
         return np.argsort(-acc, kind="stable")
 
     def score(self, ground_truth, level: float = 0.9) -> dict:
@@ -246,6 +319,16 @@ class Surrogate:
     def _check_fitted(self):
         if not hasattr(self, "members_"):
             raise RuntimeError("this Surrogate is not fitted yet: call fit(ground_truth) or surrogate.load(...)")
+
+    def _check_chip(self, chip):
+        if chip is None:
+            return
+        from ..chips import get_chip
+
+        asked, own = get_chip(chip), get_chip(self.chip_)
+        if asked != own:
+            raise ValueError(f"this model was fitted on chip {own.name!r} [{own.hash}] only and cannot predict "
+                             f"chip {asked.name!r} [{asked.hash}]; fit a model on that chip's ground truth")
 
     def __repr__(self):
         fitted = f", fitted on {self.n_cells_} cells of {self.profile_.get('name')!r}" if hasattr(self, "members_") else ""
@@ -273,11 +356,14 @@ class Surrogate:
             "format": "surrogate-model", "format_version": FORMAT_VERSION, "package_version": __version__,
             "settings": {"members": list(self.members), "n_folds": self.n_folds, "gnn_params": self.gnn_params,
                          "xgb_params": self.xgb_params, "random_state": self.random_state},
-            "profile": self.profile_, "profile_hash": self.profile_hash_, "ground_truth_hash": self.ground_truth_hash_,
+            "profile": self.profile_, "profile_hash": self.profile_hash_, "chip": self.chip_,
+            "ground_truth_hash": self.ground_truth_hash_,
             "feature_spec": FeatureSpec().to_dict(), "n_cells": self.n_cells_, "times": self.times_.tolist(),
             "chance": self.chance_, "weights": {m: w.tolist() for m, w in self.weights_.items()},
-            "noise_at": self.noise_at_.tolist(), "noise": self.noise_.tolist(), "shapes": self.shapes_,
-            "levels": _LEVELS.tolist(), "z": self.z_.tolist(),
+            "level_maps": [[m.tolist() for m in row] for row in self.level_maps_],
+            "error_at": self.error_at_.tolist(), "error": self.error_.tolist(),
+            "spread_at": self.spread_at_.tolist(), "spread_factor": self.spread_factor_.tolist(),
+            "shapes": self.shapes_, "levels": LEVELS.tolist(), "z": self.z_.tolist(),
             "metrics": self.metrics_, "members": files,
         }
         (path / "manifest.json").write_text(json.dumps(manifest, indent=1))
@@ -290,8 +376,9 @@ class Surrogate:
         if not (path / "manifest.json").is_file():
             raise FileNotFoundError(f"no saved model at {path} (expected {path / 'manifest.json'})")
         manifest = json.loads((path / "manifest.json").read_text())
-        if manifest.get("format") != "surrogate-model" or manifest.get("format_version", 0) > FORMAT_VERSION:
-            raise ValueError(f"{path} is not a surrogate model of format version <= {FORMAT_VERSION}")
+        if manifest.get("format") != "surrogate-model" or manifest.get("format_version", 0) != FORMAT_VERSION:
+            raise ValueError(f"{path} is not a surrogate model of format version {FORMAT_VERSION} "
+                             f"(found {manifest.get('format')!r} version {manifest.get('format_version')!r}): refit it")
         if manifest["feature_spec"] != FeatureSpec().to_dict():
             raise ValueError(f"{path} was saved with another feature layout: {manifest['feature_spec']}")
         s = manifest["settings"]
@@ -304,8 +391,12 @@ class Surrogate:
         model.times_ = np.asarray(manifest["times"], dtype=float)
         model.chance_ = manifest["chance"]
         model.weights_ = {m: np.asarray(w) for m, w in manifest["weights"].items()}
-        model.noise_at_ = np.asarray(manifest["noise_at"])
-        model.noise_ = np.asarray(manifest["noise"])
+        model.chip_ = manifest["chip"]
+        model.level_maps_ = [[np.asarray(m, dtype=float) for m in row] for row in manifest["level_maps"]]
+        model.error_at_ = np.asarray(manifest["error_at"])
+        model.error_ = np.asarray(manifest["error"])
+        model.spread_at_ = np.asarray(manifest["spread_at"])
+        model.spread_factor_ = np.asarray(manifest["spread_factor"])
         model.shapes_ = [tuple(x) for x in manifest["shapes"]]
         model.z_ = np.asarray(manifest["z"])
         model.metrics_ = manifest["metrics"]
@@ -338,32 +429,44 @@ def _as_cells(archs) -> tuple[list[Cell], bool]:
     return [as_cell(a) for a in archs], False
 
 
-def _noise_table(pred, Y, bins: int = _NOISE_BINS):
-    """Per (training, time), the RMS out-of-fold error in quantile bins of the predicted accuracy.
+def _key(cell: Cell) -> Cell:
+    """The cache key of a cell: its normal form, so equal networks share one entry."""
+    return cell.simplified()
 
-    Returns ``(at, noise)``, each ``[training, time, bins]``: the bin's median prediction and its
-    RMS residual. Columns without labels borrow the mean table of the others.
-    """
-    n_k, n_t = Y.shape[1:]
-    at = np.full((n_k, n_t, bins), np.nan)
-    noise = np.full((n_k, n_t, bins), np.nan)
-    for k in range(n_k):
-        for j in range(n_t):
-            ok = np.isfinite(Y[:, k, j])
-            if ok.sum() < 2:
-                continue
-            p, r2 = pred[ok, k, j], (Y[ok, k, j] - pred[ok, k, j]) ** 2
-            groups = np.array_split(np.argsort(p, kind="stable"), min(bins, ok.sum() // 2))
-            groups += [groups[-1]] * (bins - len(groups))
-            for b, g in enumerate(groups):
-                at[k, j, b] = np.median(p[g])
-                noise[k, j, b] = np.sqrt(r2[g].mean())
-    missing = np.isnan(at).any(axis=2)
-    if missing.all():
-        raise ValueError("no (training, time) column has labels to calibrate the noise on")
-    at[missing] = np.nanmean(at[~missing], axis=0)
-    noise[missing] = np.nanmean(noise[~missing], axis=0)
-    return at, noise
+
+def _level_maps(pred, Y) -> list[list[np.ndarray]]:
+    """:func:`fit_level_map` per (training, time) column of ``[n, training, time]`` arrays."""
+    return [[fit_level_map(pred[:, k, j], Y[:, k, j]) for j in range(Y.shape[2])] for k in range(Y.shape[1])]
+
+
+def _calibrate(maps, pred) -> np.ndarray:
+    """Apply per-column level maps to ``pred`` ``[n, training, time]``."""
+    out = np.empty_like(pred, dtype=float)
+    for k, row in enumerate(maps):
+        for j, level_map in enumerate(row):
+            out[:, k, j] = apply_level_map(pred[:, k, j], level_map)
+    return out
+
+
+def _error_tables(pred, resid) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`error_table` per (training, time): ``(at, rms)``, each ``[training, time, bins]``."""
+    tables = [[error_table(pred[:, k, j], resid[:, k, j]) for j in range(pred.shape[2])] for k in range(pred.shape[1])]
+    return np.array([[t[0] for t in row] for row in tables]), np.array([[t[1] for t in row] for row in tables])
+
+
+def _spread(oof: dict) -> np.ndarray:
+    """Disagreement of the member kinds, ``|gnn - xgb|`` (zeros with one kind)."""
+    parts = list(oof.values())
+    return np.abs(parts[0] - parts[1]) if len(parts) == 2 else np.zeros_like(parts[0])
+
+
+def _spread_tables(spread, z) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`scale_factor_table` per training, times pooled: ``(at, factor)``, each ``[training, bins]``."""
+    tables = [scale_factor_table(spread[:, k].ravel(), z[:, k].ravel()) if np.ptp(spread[:, k]) > 0
+              else (np.array([0.0, 1.0]), np.ones(2)) for k in range(spread.shape[1])]
+    width = max(len(t[0]) for t in tables)
+    pad = [(np.resize(a, width), np.resize(f, width)) if len(a) != width else (a, f) for a, f in tables]
+    return np.array([p[0] for p in pad]), np.array([p[1] for p in pad])
 
 
 def _chance(profile: dict, degenerate_targets: np.ndarray) -> float:
@@ -375,19 +478,28 @@ def _chance(profile: dict, degenerate_targets: np.ndarray) -> float:
     raise ValueError("the profile names no num_classes and no degenerate cell was measured: chance level unknown")
 
 
-def _mix_weights(oof: dict, Y: np.ndarray) -> dict:
-    """Per training, the convex weights of the member kinds that minimise OOF squared error.
+def _rank_weights(oof: dict, Y: np.ndarray) -> dict:
+    """Per training, the convex weights of the member kinds whose mix ranks the OOF cells best.
 
-    One weight per training, shared by all times, so the mix of monotone members stays monotone.
+    Kendall's tau per time, averaged over times; one weight per training, shared by all times, so
+    the mix of monotone members stays monotone. The level is set afterwards by the level maps, so
+    the mix only has to order the cells.
     """
+    from scipy.stats import kendalltau
+
     kinds = list(oof)
     if len(kinds) == 1:
         return {kinds[0]: np.ones(Y.shape[1])}
-    grid = np.linspace(0, 1, 21)
+    grid = np.linspace(0, 1, 11)
     w = np.zeros(Y.shape[1])
     for k in range(Y.shape[1]):
-        errs = [np.nanmean((g * oof[kinds[0]][:, k] + (1 - g) * oof[kinds[1]][:, k] - Y[:, k]) ** 2) for g in grid]
-        w[k] = grid[int(np.nanargmin(errs))]
+        scores = []
+        for g in grid:
+            mix = g * oof[kinds[0]][:, k] + (1 - g) * oof[kinds[1]][:, k]
+            taus = [kendalltau(mix[ok, j], Y[ok, k, j]).statistic
+                    for j in range(Y.shape[2]) for ok in [np.isfinite(Y[:, k, j])] if ok.sum() > 2]
+            scores.append(np.mean(taus) if taus else -np.inf)
+        w[k] = grid[int(np.argmax(scores))]
     return {kinds[0]: w, kinds[1]: 1 - w}
 
 

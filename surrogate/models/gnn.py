@@ -16,9 +16,10 @@ from torch_geometric.utils import scatter
 
 from ..cells import OPS
 from ..encoding import collate
+from ._params import ParamsMixin
 from ._targets import TRAININGS
 
-__all__ = ["DagEncoder", "DriftHead", "GNNRegressor", "pack"]
+__all__ = ["DagEncoder", "DriftHead", "GNNRegressor", "drift_curve", "pack"]
 
 
 class _PackedLinear(nn.Module):
@@ -124,10 +125,13 @@ class DagEncoder(nn.Module):
 
 
 class DriftHead(nn.Module):
-    """Accuracy per training at log-times ``x``, monotone non-increasing in ``x``.
+    """Accuracy fraction per training at log-times ``x``, in (0, 1) and non-increasing in ``x``.
 
-    ``a(x) = base - sum_m softplus(s_m) * clip(x - k_m, 0, k_{m+1} - k_m)``: flat before the first
-    knot (the reference time), piecewise linear between knots, the last slope continued beyond.
+    ``a(x) = sigmoid(base - sum_m softplus(s_m) * clip(x - k_m, 0, k_{m+1} - k_m))``: the logit is
+    flat before the first knot (the reference time), piecewise linear between knots, the last slope
+    continued beyond; the sigmoid keeps every output a possible accuracy, however far it extrapolates.
+    ``base`` and the slopes depend on the cell only (:meth:`coefficients`), so they can be cached and
+    any time evaluated later by :func:`drift_curve`.
     """
 
     def __init__(self, in_dim: int, knots, hidden: int = 64, n_outputs: int = len(TRAININGS), members: int = 1):
@@ -142,11 +146,25 @@ class DriftHead(nn.Module):
         width = torch.cat([k[1:] - k[:-1], torch.full((1,), float("inf"))])
         return torch.minimum(torch.relu(x.view(-1, 1) - k.view(1, -1)), width.view(1, -1))
 
+    def coefficients(self, z):
+        """``[G, M, n_outputs, 1 + knots]``: each cell's logit at the reference time, then its slopes."""
+        o = self.mlp(z).view(z.size(0), self.members, self.n_outputs, -1)
+        return torch.cat([o[..., :1], nn.functional.softplus(o[..., 1:])], dim=-1)
+
     def forward(self, z, x):
         """``z``: ``[G, (M,) in_dim]``, ``x``: ``[T]`` log10-times -> ``[M, G, n_outputs, T]``."""
-        o = self.mlp(z).view(z.size(0), self.members, self.n_outputs, -1)
-        base, slope = o[..., :1], nn.functional.softplus(o[..., 1:])
-        return (base - torch.einsum("gmkj,tj->gmkt", slope, self.basis(x))).transpose(0, 1)
+        c = self.coefficients(z)
+        logit = c[..., :1] - torch.einsum("gmkj,tj->gmkt", c[..., 1:], self.basis(x))
+        return torch.sigmoid(logit).transpose(0, 1)
+
+
+def drift_curve(coefficients: np.ndarray, knots: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """:class:`DriftHead`'s output from cached :meth:`~DriftHead.coefficients` ``[..., 1 + K]`` at
+    log-times ``x`` ``[T]``: ``[..., T]`` accuracy fractions, in numpy (no torch at query time)."""
+    width = np.append(np.diff(knots), np.inf)
+    basis = np.minimum(np.maximum(np.asarray(x, dtype=float)[:, None] - knots[None, :], 0.0), width[None, :])
+    logit = coefficients[..., :1] - coefficients[..., 1:] @ basis.T
+    return 1.0 / (1.0 + np.exp(-logit))
 
 
 class _Net(nn.Module):
@@ -186,7 +204,7 @@ def pack(members) -> "_Net":
     return net.eval()
 
 
-class GNNRegressor:
+class GNNRegressor(ParamsMixin):
     """Fits :class:`DagEncoder` + :class:`DriftHead` to accuracy over (training, time).
 
     Settings are stored as given; ``fit`` returns ``self``; learned state ends in ``_``.
@@ -201,10 +219,6 @@ class GNNRegressor:
         self.lr = lr
         self.weight_decay = weight_decay
         self.random_state = random_state
-
-    def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in ("hidden", "epochs", "batch_size", "lr", "weight_decay", "rank_loss",
-                                                "random_state")}
 
     def fit(self, cells, times, Y):
         """``Y``: ``[n_cells, 2, n_times]`` accuracy in percent, NaN where unmeasured."""
@@ -245,6 +259,14 @@ class GNNRegressor:
         batch = collate(list(cells)) if batch is None else batch
         x = torch.tensor(np.log10(np.asarray(times, dtype=float)), dtype=torch.float32)
         return self.net_(batch, x)[0].numpy().astype(float) * 100.0
+
+    @torch.inference_mode()
+    def coefficients(self, cells, batch=None) -> np.ndarray:
+        """Per cell, what does not depend on time: ``[n_cells, 2, 1 + knots]`` (see :func:`drift_curve`)."""
+        batch = collate(list(cells)) if batch is None else batch
+        net = self.net_
+        z = net.encoder(batch.edge_index, batch.op, batch.level, batch.batch, batch.ptr)
+        return net.head.coefficients(z)[:, 0].numpy().astype(float)
 
     # persistence: a state_dict (tensors only, read with weights_only=True)
     def state_dict(self) -> dict:

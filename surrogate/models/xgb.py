@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..encoding import FeatureSpec, features
+from ._params import ParamsMixin
 from ._targets import TRAININGS
 
 __all__ = ["XGBRegressor"]
 
 
-class XGBRegressor:
+class XGBRegressor(ParamsMixin):
     """XGBoost on :func:`~surrogate.encoding.features` + ``[log10 t, training]``.
 
     Args:
@@ -36,12 +37,6 @@ class XGBRegressor:
         self.features = features
         self.random_state = random_state
         self.n_jobs = n_jobs
-
-    _PARAMS = ("n_estimators", "max_depth", "learning_rate", "subsample", "colsample_bytree",
-               "min_child_weight", "reg_lambda", "features", "random_state", "n_jobs")
-
-    def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in self._PARAMS}
 
     def design(self, cells, times, trainings=range(len(TRAININGS))) -> np.ndarray:
         """Input rows ordered (cell, training, time): cell features, ``log10 t``, training index.
@@ -84,13 +79,14 @@ class XGBRegressor:
         return self.predict_rows(self.design(cells, times, trainings)).reshape(len(cells), len(trainings), -1)
 
     def predict_rows(self, rows: np.ndarray) -> np.ndarray:
-        """Predictions for rows built by :meth:`design`, so several members can share them."""
+        """Predictions for rows built by :meth:`design`, so several members can share them; trees can
+        add leaves past 100 %, so the output is clipped to [0, 100]."""
         # a thread pool costs more than it saves on the few rows of a single query
         threads = 1 if len(rows) < 2048 else self.n_jobs or 0
         if getattr(self, "_threads", None) != threads:
             self.booster_.set_param({"nthread": threads})
             self._threads = threads
-        return np.asarray(self.booster_.inplace_predict(rows, validate_features=False), dtype=float)
+        return np.clip(np.asarray(self.booster_.inplace_predict(rows, validate_features=False), dtype=float), 0, 100)
 
     # persistence: XGBoost's own UBJSON format
     def save_booster(self, path) -> None:

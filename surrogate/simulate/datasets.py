@@ -49,7 +49,7 @@ class DataSplit:
 
 
 _SETTINGS = {
-    "digits": {"input_size", "test_fraction", "split_seed"},
+    "digits": {"input_size", "test_fraction", "split_seed", "noise"},
     "cifar10": {"input_size"},
     "synthetic": {"input_size", "n_train", "n_test", "num_classes", "in_channels", "noise", "data_seed"},
 }
@@ -85,14 +85,21 @@ def _resize(x: torch.Tensor, size: int | None) -> torch.Tensor:
     return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
 
 
-def _digits(input_size: int | None = None, test_fraction: float = 0.3, split_seed: int = 0) -> DataSplit:
+def _digits(input_size: int | None = None, test_fraction: float = 0.3, split_seed: int = 0,
+            noise: float = 0.0) -> DataSplit:
+    """scikit-learn's digits; ``noise`` adds fixed Gaussian pixel noise (std, pixels in [0, 1]) to
+    every image, drawn once from ``split_seed``: a harder task whose accuracies spread more."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
+        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
     bunch = load_digits()
     x = bunch.images.astype(np.float32) / 16.0
+    if noise:
+        x = x + np.random.default_rng(split_seed).normal(0.0, noise, x.shape).astype(np.float32)
     y = bunch.target.astype(np.int64)
     x_tr, x_te, y_tr, y_te = train_test_split(
         x, y, test_size=test_fraction, random_state=split_seed, stratify=y

@@ -15,7 +15,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,8 +31,8 @@ from .rpu import make_rpu_config
 
 __all__ = ["Row", "CellResult", "simulate_cell", "TRAININGS"]
 
-#: ``(training, t_inference seconds, mean %, std %, n)``: the store's row format.
-Row = tuple[str, float, float, float, int]
+#: ``(chip, training, t_inference seconds, mean %, std %, n)``: the store's row format.
+Row = tuple[str, str, float, float, float, int]
 TRAININGS = ("standard", "hwa")
 
 _LOCK = threading.Lock()
@@ -142,19 +142,26 @@ def _drift_rows(analog: nn.Module, data: DataSplit, training: str, times: list[f
 
 
 def simulate_cell(profile: str | Mapping | Profile, cell: Arch, seed: int,
-                  data_root: str | os.PathLike | None = None) -> CellResult:
-    """Train ``cell`` digitally, convert it to analog, measure drift; fine-tune (HWA), measure again.
+                  data_root: str | os.PathLike | None = None, chips: Sequence[str] | None = None) -> CellResult:
+    """Train ``cell`` digitally and measure it on each chip; fine-tune it (HWA) and measure again.
+
+    One digital network and one HWA network (fine-tuned on the profile's default chip) are
+    trained per cell; each is then programmed onto every chip and drifted, which is cheap next
+    to training.
 
     Args:
         profile: a :class:`Profile`, its dict, a built-in name or a JSON path.
         cell: the cell (anything :func:`~surrogate.cells.as_cell` accepts).
         seed: seeds weight init, batch order and every analog noise draw.
         data_root: CIFAR-10 folder for profiles that need it (not part of the recipe).
+        chips: names of the profile's chips to measure (default: all). The default chip is
+            always measured, and each chip's numbers do not depend on which others are measured.
 
     Returns:
-        :class:`CellResult` with ``standard`` then ``hwa`` rows (one per ``t_inference``) and extras
-        ``digital``, ``standard_t0``, ``hwa_t0`` (accuracy %, ``t0`` = converted, before programming
-        noise and drift) and ``seconds_train``, ``seconds_hwa``, ``seconds_eval``.
+        :class:`CellResult` with rows ``(chip, training, t_inference, mean, std, n)``, ``standard``
+        then ``hwa``, and extras ``digital``, ``standard_t0``, ``hwa_t0`` (accuracy %, ``t0`` =
+        converted, before programming noise and drift; ``@chip`` suffixed for chips other than the
+        default), ``seconds_train``, ``seconds_hwa`` and ``seconds_eval`` (``@chip`` likewise).
     """
     from aihwkit.nn.conversion import convert_to_analog
 
@@ -164,7 +171,11 @@ def simulate_cell(profile: str | Mapping | Profile, cell: Arch, seed: int,
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
     p = prof.to_dict()
+    all_chips = prof.chips
+    measured = _select_chips(all_chips, chips)
     root = None if data_root is None else os.fspath(data_root)
+    rows: list = []
+    extras: dict = {}
     with _LOCK, _one_thread():
         data = _cached_data(json.dumps(p["dataset"], sort_keys=True), root)
         t0 = time.perf_counter()
@@ -172,24 +183,43 @@ def simulate_cell(profile: str | Mapping | Profile, cell: Arch, seed: int,
         model = build_network(cell, width=p["network"]["width"], depth=p["network"]["depth"],
                               in_channels=data.in_channels, num_classes=data.num_classes)
         _train(model, data, p["train"], seed, analog=False)
-        digital = _accuracy(model, data)
-        t1 = time.perf_counter()
+        extras["digital"] = _accuracy(model, data)
+        extras["seconds_train"] = time.perf_counter() - t0
 
-        rpu = make_rpu_config(p["rpu"])
-        _seed_all(seed + 1)
-        analog = convert_to_analog(model, rpu)
-        standard_t0 = _accuracy(analog, data)
-        rows = _drift_rows(analog, data, "standard", p["t_inference"], p["repetitions"], p["reprogram"])
-        t2 = time.perf_counter()
-
-        _seed_all(seed + 2)
-        analog = convert_to_analog(model, rpu)
-        _train(analog, data, p["hwa"], seed + 2, analog=True)
-        t3 = time.perf_counter()
-        _seed_all(seed + 3)
-        hwa_t0 = _accuracy(analog, data)
-        rows += _drift_rows(analog, data, "hwa", p["t_inference"], p["repetitions"], p["reprogram"])
-        t4 = time.perf_counter()
-    extras = {"digital": digital, "standard_t0": standard_t0, "hwa_t0": hwa_t0,
-              "seconds_train": t1 - t0, "seconds_hwa": t3 - t2, "seconds_eval": (t2 - t1) + (t4 - t3)}
+        hwa_state = None
+        for training in TRAININGS:
+            if training == "hwa":
+                t1 = time.perf_counter()
+                _seed_all(seed + 2)
+                trained = convert_to_analog(model, make_rpu_config(p["rpu"], all_chips[0]))
+                _train(trained, data, p["hwa"], seed + 2, analog=True)
+                hwa_state = trained.state_dict()
+                extras["seconds_hwa"] = time.perf_counter() - t1
+            for i, chip in enumerate(all_chips):
+                if chip.name not in measured:
+                    continue
+                t1 = time.perf_counter()
+                suffix = "" if i == 0 else f"@{chip.name}"
+                # each chip its own seeds, so its numbers do not depend on the other chips measured
+                _seed_all(seed + 1 + 1000 * i if training == "standard" else seed + 3 + 1000 * i)
+                analog = convert_to_analog(model, make_rpu_config(p["rpu"], chip))
+                if hwa_state is not None:  # the HWA-trained weights and input ranges, on this chip
+                    analog.load_state_dict(hwa_state, load_rpu_config=False)
+                extras[f"{training}_t0{suffix}"] = _accuracy(analog, data)
+                rows += [(chip.name, *row) for row in _drift_rows(
+                    analog, data, training, p["t_inference"], p["repetitions"], p["reprogram"])]
+                key = f"seconds_eval{suffix}"
+                extras[key] = extras.get(key, 0.0) + time.perf_counter() - t1
     return CellResult(cell=cell, seed=seed, profile_hash=prof.hash, rows=tuple(rows), extras=extras)
+
+
+def _select_chips(all_chips, chips) -> set[str]:
+    names = [c.name for c in all_chips]
+    if chips is None:
+        return set(names)
+    if isinstance(chips, str):
+        chips = [chips]
+    unknown = [c for c in chips if c not in names]
+    if unknown:
+        raise ValueError(f"chips {unknown} are not in the profile; its chips: {names}")
+    return {names[0], *chips}

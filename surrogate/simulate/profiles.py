@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from .datasets import DATASETS
+from ..chips import DEFAULT_CHIP, get_chip
 from .rpu import check_rpu_spec
 
 __all__ = ["Profile", "get_profile", "list_profiles", "profile_hash"]
@@ -29,6 +30,7 @@ _SECTIONS = {
     "train": dict,
     "hwa": dict,
     "rpu": dict,
+    "chips": list,
     "t_inference": list,
     "repetitions": int,
     "reprogram": bool,
@@ -45,7 +47,10 @@ class Profile:
 
     Sections: ``dataset`` (see :func:`~surrogate.simulate.datasets.load_dataset`), ``network``
     (``width``, ``depth``), ``train`` and ``hwa`` (SGD epochs, batch size, lr, momentum, nesterov,
-    weight decay, augment; cosine schedule), ``rpu`` (see :data:`~surrogate.simulate.rpu.ANB_RPU`),
+    weight decay, augment; cosine schedule), ``rpu`` (training-side analog settings, see
+    :data:`~surrogate.simulate.rpu.ANB_RPU`), ``chips`` (the inference chips every trained network is
+    measured on, preset names or chip dicts, see :mod:`surrogate.chips`; the first is the default,
+    on which HWA training runs; default ``["anb-pcm"]``),
     ``t_inference`` (seconds), ``repetitions`` and ``reprogram`` (program anew for each repetition;
     ``false`` is the upstream protocol: program once, drift ``repetitions`` times).
     """
@@ -84,6 +89,13 @@ class Profile:
     @property
     def hash(self) -> str:
         return self._hash
+
+    @property
+    def chips(self) -> list:
+        """The profile's chips (:class:`~surrogate.chips.Chip`), the default first."""
+        from ..chips import Chip
+
+        return [Chip.from_dict(c) for c in self._dict["chips"]]
 
     def __getitem__(self, key: str):
         return copy.deepcopy(self._dict[key])
@@ -125,6 +137,7 @@ def _normalise(data: Mapping) -> dict:
     d["train"] = _fill("train", d.get("train", {}), _TRAIN_DEFAULTS)
     d["hwa"] = _fill("hwa", d.get("hwa", {}), _HWA_DEFAULTS)
     d["rpu"] = check_rpu_spec(d.get("rpu", {}))
+    d["chips"] = _chips(d.get("chips", [DEFAULT_CHIP]))
     d.setdefault("reprogram", True)
     d.setdefault("description", "")
     times = d["t_inference"]
@@ -136,6 +149,16 @@ def _normalise(data: Mapping) -> dict:
     if d["repetitions"] < 1:
         raise ValueError(f"repetitions must be >= 1, got {d['repetitions']!r}")
     return d
+
+
+def _chips(given: list) -> list[dict]:
+    if not given:
+        raise ValueError("a profile's 'chips' lists at least one chip (the first is the default)")
+    chips = [get_chip(c).to_dict() for c in given]
+    names = [c["name"] for c in chips]
+    if len(set(names)) != len(names):
+        raise ValueError(f"a profile's chips need distinct names, got {names}")
+    return chips
 
 
 def _fill(section: str, given: Mapping, defaults: Mapping) -> dict:

@@ -84,11 +84,11 @@ def resolve_cells(spec: str | Arch | Iterable[Arch], seed: int = 0) -> list[Cell
     return list(dict.fromkeys(cells))
 
 
-def _work(profile_dict: dict, cell_str: str, seed: int, data_root: str | None):
+def _work(profile_dict: dict, cell_str: str, seed: int, data_root: str | None, chips: list | None = None):
     """Worker entry point: module-level, cheap arguments, so processes and Dask can pickle it."""
     from .engine import simulate_cell
 
-    return simulate_cell(profile_dict, cell_str, seed, data_root=data_root)
+    return simulate_cell(profile_dict, cell_str, seed, data_root=data_root, chips=chips)
 
 
 def _init_worker() -> None:
@@ -106,6 +106,7 @@ def run(
     workers: int = 1,
     scheduler=None,
     data_root: str | os.PathLike | None = None,
+    chips: Sequence[str] | None = None,
     progress: bool = True,
 ) -> RunSummary:
     """Simulate every cell not yet in ``store`` for ``(profile, seed)`` and write the results.
@@ -118,6 +119,8 @@ def run(
         workers: local processes (1 = in this process). Ignored with ``scheduler``.
         scheduler: a Dask scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``.
         data_root: CIFAR-10 folder for profiles that need it.
+        chips: names of the profile's chips to measure (default all; the default chip always).
+            A cell already stored is skipped whichever chips it was measured on.
         progress: show a tqdm bar (cells done, rate, time left) on stderr.
 
     A cell that raises is reported and skipped; the run goes on. Returns a :class:`RunSummary`.
@@ -127,6 +130,10 @@ def run(
     prof = get_profile(profile)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if chips is not None:
+        from .engine import _select_chips
+
+        chips = sorted(_select_chips(prof.chips, chips))  # refuse unknown names before any work
     todo_all = resolve_cells(cells, seed)
     own_store = not isinstance(store, Store)
     db = Store(store) if own_store else store
@@ -140,7 +147,7 @@ def run(
         root = None if data_root is None else os.fspath(data_root)
         bar = _bar(len(todo), f"{prof.name} seed {seed}", progress)
         try:
-            for cell, result, error in _results(pdict, todo, seed, root, workers, scheduler):
+            for cell, result, error in _results(pdict, todo, seed, root, workers, scheduler, chips):
                 if error is None:
                     if db.write_cell(pdict, cell, seed, result.rows, result.extras):
                         summary.written += 1
@@ -168,22 +175,22 @@ def _error_text(err: BaseException) -> str:
     return "".join(traceback.format_exception(type(err), err, err.__traceback__)).strip()
 
 
-def _results(pdict, todo, seed, root, workers, scheduler):
+def _results(pdict, todo, seed, root, workers, scheduler, chips):
     """Yield ``(cell, CellResult | None, error text | None)`` in completion order."""
     if scheduler is not None:
-        yield from _dask_results(pdict, todo, seed, root, scheduler)
+        yield from _dask_results(pdict, todo, seed, root, scheduler, chips)
         return
     if workers == 1:
         for cell in todo:
             try:
-                yield cell, _work(pdict, cell.to_str(), seed, root), None
+                yield cell, _work(pdict, cell.to_str(), seed, root, chips), None
             except Exception as err:  # noqa: BLE001 - a failing cell is reported, not fatal
                 yield cell, None, _error_text(err)
         return
     # spawn: a forked child of a process that already ran torch can deadlock in OpenMP
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
         futures: dict[Future, Cell] = {
-            pool.submit(_work, pdict, cell.to_str(), seed, root): cell for cell in todo
+            pool.submit(_work, pdict, cell.to_str(), seed, root, chips): cell for cell in todo
         }
         try:
             for fut in as_completed(futures):
@@ -194,7 +201,7 @@ def _results(pdict, todo, seed, root, workers, scheduler):
                 fut.cancel()
 
 
-def _dask_results(pdict, todo, seed, root, scheduler):
+def _dask_results(pdict, todo, seed, root, scheduler, chips=None):
     try:
         from distributed import Client, as_completed as dask_completed
     except ImportError:  # pragma: no cover
@@ -202,7 +209,7 @@ def _dask_results(pdict, todo, seed, root, scheduler):
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
         futures = {
-            client.submit(_work, pdict, cell.to_str(), seed, root, pure=False, key=f"simulate-{i}-{cell.to_str()}"): cell
+            client.submit(_work, pdict, cell.to_str(), seed, root, chips, pure=False, key=f"simulate-{i}-{cell.to_str()}"): cell
             for i, cell in enumerate(todo)
         }
         try:

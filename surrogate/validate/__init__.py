@@ -18,12 +18,12 @@ from .monitor import CalibrationMonitor
 from .oracles import Measured, Oracle, SimulateOracle, SyntheticOracle, TableOracle, get_oracle
 from .report import ValidationReport, round_summary
 from .sampling import stratified_sample
-from .validator import SEED_OFFSET, Validator, clone, training_cells
+from .validator import SEED_OFFSET, Validator, chip_name, clone, training_cells
 from .verdict import LABELS, judge
 from .wrappers import Perturbed, Recalibrated, unwrap
 
 __all__ = [
     "CalibrationMonitor", "LABELS", "Measured", "Oracle", "Perturbed", "Recalibrated", "SEED_OFFSET",
-    "SimulateOracle", "SyntheticOracle", "TableOracle", "ValidationReport", "Validator", "clone",
+    "SimulateOracle", "SyntheticOracle", "TableOracle", "ValidationReport", "Validator", "chip_name", "clone",
     "get_oracle", "judge", "round_summary", "stratified_sample", "training_cells", "unwrap",
 ]

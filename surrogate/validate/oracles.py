@@ -120,12 +120,19 @@ class TableOracle(Oracle):
         return oracle
 
     def check(self, model) -> None:
+        from ..chips import chip_hash
+
         profile, phash = _model_profile(model)
         gt = self.ground_truth
         if gt.profile_hash != phash:
             raise ValueError(
                 f"the table holds profile {_describe_profile(gt.profile, gt.profile_hash)} but the model was "
                 f"fitted on {_describe_profile(profile, phash)}: another recipe's numbers cannot validate it")
+        chip = getattr(model, "chip_", None)
+        if isinstance(chip, dict):
+            if chip.get("name") not in gt.chips or chip_hash(gt.chip_spec(chip["name"])) != chip_hash(chip):
+                raise ValueError(f"the table has no rows on the model's chip {chip.get('name')!r} "
+                                 f"(its chips: {gt.chips}): it cannot validate the model")
 
     def times(self, model) -> np.ndarray:
         t = self.ground_truth.times
@@ -282,13 +289,16 @@ class SyntheticOracle(Oracle):
         preds = [self.truth.predict(list(cells), times, training=tr) for tr in TRAININGS]
         mean = np.stack([np.atleast_2d(p.accuracy) for p in preds], axis=1)
         std = np.stack([np.atleast_2d(p.std) for p in preds], axis=1)
-        y = self.draw(mean, std, seed)
+        y = np.clip(self.draw(mean, std, seed), 0.0, 100.0)  # an accuracy, as any oracle measures it
         n = len(cells)
+        chip = getattr(self.truth, "chip_", None)
         frame = pd.DataFrame({
             "cell": np.repeat([c.to_str() for c in cells], len(TRAININGS) * len(times)),
             "training": np.tile(np.repeat(TRAININGS, len(times)), n),
             "t_inference": np.tile(times, n * len(TRAININGS)),
             "seed": seed, "accuracy": y.ravel(), "std": np.nan, "n": 1})
+        if isinstance(chip, dict):
+            frame["chip"] = chip["name"]
         return Measured(GroundTruth(frame, self.truth.profile_), {})
 
     def describe(self) -> dict:

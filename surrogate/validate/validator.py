@@ -22,7 +22,7 @@ from .sampling import stratified_sample
 from .verdict import judge
 from .wrappers import unwrap
 
-__all__ = ["Validator", "SEED_OFFSET", "training_cells", "clone"]
+__all__ = ["Validator", "SEED_OFFSET", "training_cells", "clone", "chip_name"]
 
 #: A round with seed ``S`` measures with seed ``SEED_OFFSET + S``: training runs use small seeds,
 #: so a re-measured cell is a new run (a new row in the store), never a copy of its training label.
@@ -57,16 +57,22 @@ def _jsonable(a) -> list:
     return np.where(np.isfinite(a), a, None).tolist()
 
 
-def _measured_array(gt: GroundTruth | None, cells, times) -> np.ndarray:
-    """``[cells, trainings, times]`` accuracies from ``gt`` (seeds pooled), NaN where absent."""
+def chip_name(model) -> str | None:
+    """The name of the chip ``model`` was fitted on (``None`` for a model that records none)."""
+    chip = getattr(unwrap(model), "chip_", None)
+    return chip.get("name") if isinstance(chip, dict) else None
+
+
+def _measured_array(gt: GroundTruth | None, cells, times, chip: str | None = None) -> np.ndarray:
+    """``[cells, trainings, times]`` accuracies from ``gt`` on ``chip`` (seeds pooled), NaN where absent."""
     out = np.full((len(cells), len(TRAININGS), len(times)), np.nan)
-    if gt is None:
+    if gt is None or (chip is not None and chip not in gt.chips):
         return out
     index = {c.to_str(): i for i, c in enumerate(cells)}
     for k, tr in enumerate(TRAININGS):
         if tr not in gt.trainings:
             continue
-        tg = gt.targets(tr)
+        tg = gt.targets(tr, chip=chip)
         rows = [index.get(c.to_str()) for c in tg.cells]
         for j, t in enumerate(times):
             hit = np.flatnonzero(np.isclose(tg.times, t, rtol=1e-9, atol=0))
@@ -94,7 +100,7 @@ def _merge(ground_truths: Sequence[GroundTruth]) -> GroundTruth:
     """One GroundTruth of several of the same profile; a (cell, training, time, seed) row kept once."""
     first = ground_truths[0]
     rows = pd.concat([g.to_frame() for g in ground_truths], ignore_index=True)
-    rows = rows.drop_duplicates(["cell", "training", "t_inference", "seed"], keep="first")
+    rows = rows.drop_duplicates(["cell", "chip", "training", "t_inference", "seed"], keep="first")
     extras = pd.concat([g.extras_frame() for g in ground_truths], ignore_index=True)
     extras = extras.drop_duplicates(["cell", "seed"], keep="first")
     return GroundTruth(rows, first.profile, extras)
@@ -226,13 +232,14 @@ class Validator:
         measured = oracle.measure(cells, measure_seed, profile)
         if not isinstance(measured, Measured):
             measured = Measured(*measured)
-        Y = _measured_array(measured.ground_truth, cells, times)
+        chip = chip_name(self.model)
+        Y = _measured_array(measured.ground_truth, cells, times, chip)
         verdict = judge(P["accuracy"], P["std"], P["lower"], P["upper"], Y, top, TRAININGS, times,
                         alpha=self.alpha)
         record = {
             "format": RECORD_FORMAT, "format_version": 1,
             "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "model": {"profile": profile.get("name"), "profile_hash": phash,
+            "model": {"profile": profile.get("name"), "profile_hash": phash, "chip": chip,
                       "ground_truth_hash": getattr(unwrap(self.model), "ground_truth_hash_", None),
                       "n_cells": getattr(unwrap(self.model), "n_cells_", None), "repr": repr(self.model)},
             "oracle": oracle.describe(), "seed": int(self.seed), "measure_seed": measure_seed,
@@ -268,7 +275,7 @@ class Validator:
         frame = gt.to_frame()
         extras = gt.extras_frame().set_index(["cell", "seed"])
         for (cell, seed), rows in frame.groupby(["cell", "seed"], sort=False):
-            values = [(r.training, float(r.t_inference), float(r.accuracy), float(r.std), int(r.n))
+            values = [(r.chip, r.training, float(r.t_inference), float(r.accuracy), float(r.std), int(r.n))
                       for r in rows.itertuples()]
             more = {}
             if (cell, seed) in extras.index:
@@ -284,4 +291,8 @@ class Validator:
             parts.append(measured)
         if any(p.profile_hash != phash for p in parts):
             raise ValueError("the ground truth given for refit is of another profile than the model's")
-        return clone(self.model).fit(_merge(parts))
+        merged = _merge(parts)
+        chip = chip_name(self.model)
+        if chip is not None and len(merged.chips) > 1:
+            merged = merged.for_chip(chip)  # a model is fitted on one chip
+        return clone(self.model).fit(merged)

@@ -5,8 +5,10 @@ any sample chosen from the predictions alone, the over-sampled top included):
 
 - per (training, time) column, with at least ``min_points`` measured cells:
   *bias*: ``sqrt(n) * mean z`` against N(0, 1), two-sided;
-  *dispersion*: ``Q = sum (z - mean z)^2`` against chi2(n - 1), two-sided: too large is
-  over-confident, too small under-confident; a constant shift leaves ``Q`` unchanged.
+  *dispersion*: ``Q = sum ((r - b) / std)^2`` against chi2(n - 1), two-sided, where ``r`` are the
+  residuals in points and ``b`` their common shift (weighted least squares): too large is
+  over-confident, too small under-confident; a model off by a constant number of points keeps its
+  ``Q``, however its stds vary from cell to cell.
 - per training, on each cell's mean z over the times (a cell's errors at several times are
   correlated, so these means have a variance of at most 1, equal to 1 when the times agree fully):
   *pooled bias* over all measured cells and *top bias* over the predicted-top cells, each
@@ -91,7 +93,7 @@ def judge(pred, std, lower, upper, y, top, trainings, times, alpha: float = 0.05
                 stat, p = cal.bias_ztest(zc)
                 add("bias", tr, float(t), stat, p, "biased", "optimistic" if stat < 0 else "pessimistic",
                     _num(cal.bias_ttest(zc)[1]))
-                q, df, p_over, p_under = cal.dispersion_test(zc)
+                q, df, p_over, p_under = cal.dispersion_test(zc, std=std[ok, k, j])
                 label = "over-confident" if p_over < p_under else "under-confident"
                 add("dispersion", tr, float(t), q, min(1.0, 2 * min(p_over, p_under)), label)
 

@@ -90,7 +90,7 @@ class Recalibrated(_Wrapper):
 
     def __init__(self, model, level: float = 0.9, gamma: float = 0.02, max_scale: float = 10.0):
         super().__init__(model)
-        cal.interval_factor(level)  # checks the level
+        cal.gaussian_factor(level)  # checks the level
         if not gamma > 0:
             raise ValueError(f"gamma must be > 0, got {gamma!r}")
         self.level = float(level)

@@ -1,0 +1,235 @@
+"""Inference chips: what a trained network is programmed onto, defined once.
+
+A :class:`Chip` fixes everything about the hardware that a network meets *after* training: the
+device's noise and drift model, its conductance range, the converters' resolution, the output
+noise and bound of the analog MVM, and whether drift is compensated. It is a validated, hashed,
+immutable value. The simulator turns it into an aihwkit RPU configuration (:meth:`Chip.rpu_config`,
+joined with the profile's training-side settings); the models take its name and hash as an input
+and refuse a chip they were not fitted on.
+
+The presets are the chips of our proxy data set; ``anb-pcm`` is the chip of AnalogNAS-Bench.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["Chip", "CHIPS", "DEFAULT_CHIP", "DEVICES", "chip_hash", "get_chip", "profile_chips"]
+
+#: Device families and the aihwkit inference noise model each one uses.
+DEVICES = {
+    "pcm": "aihwkit.inference.PCMLikeNoiseModel (Nandakumar et al. 2019)",
+    "pcm-hermes": "aihwkit.inference.noise.hermes.HermesNoiseModel (IBM HERMES project chip)",
+    "reram-cmo": "aihwkit.inference.noise.reram.ReRamCMONoiseModel (CMO/HfOx ReRAM, log-time decay)",
+}
+_COMPENSATION = ("global", "none")
+
+#: Field -> (default, kind, description). ``None`` defaults are filled per device.
+_FIELDS: dict[str, tuple] = {
+    "name": (None, str, "a short name"),
+    "device": ("pcm", str, f"device family, one of {sorted(DEVICES)}"),
+    "g_max": (None, float, "maximum conductance, uS (per device family default: 25, 20.7, 88.19)"),
+    "prog_noise_scale": (1.0, float, "multiplies the device's programming noise"),
+    "read_noise_scale": (1.0, float, "multiplies the device's read (1/f) noise"),
+    "drift_scale": (1.0, float, "multiplies the device's drift"),
+    "dac_bits": (8, int, "input (DAC) resolution, bits"),
+    "adc_bits": (8, int, "output (ADC) resolution, bits"),
+    "out_noise": (0.04, float, "additive output noise of every analog MVM (std, relative to the bound)"),
+    "out_bound": (10.0, float, "output bound of the analog MVM"),
+    "drift_compensation": ("global", str, f"one of {_COMPENSATION}"),
+}
+_G_MAX = {"pcm": 25.0, "pcm-hermes": 20.7, "reram-cmo": 88.19}
+
+
+class Chip:
+    """An inference chip. Build with ``Chip(name=..., **fields)``, :meth:`from_dict`, or :func:`get_chip`.
+
+    Fields (all but ``name`` have defaults, the AnalogNAS-Bench PCM chip's): ``device``,
+    ``g_max``, ``prog_noise_scale``, ``read_noise_scale``, ``drift_scale``, ``dac_bits``,
+    ``adc_bits``, ``out_noise``, ``out_bound``, ``drift_compensation``. Two chips with the same
+    fields have the same :attr:`hash`; the name is part of the hash, so renaming one is a new chip.
+    """
+
+    __slots__ = ("_dict", "_hash")
+
+    def __init__(self, **fields):
+        self._dict = _normalise(fields)
+        text = json.dumps(self._dict, sort_keys=True, separators=(",", ":"))
+        self._hash = hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Chip:
+        if isinstance(data, Chip):
+            return data
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a chip is a mapping of settings, got {type(data).__name__}")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> Chip:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"chip file {str(path)!r} is not valid JSON: {err}") from None
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict:
+        """The complete, normalised settings (a copy): what is hashed and stored."""
+        return dict(self._dict)
+
+    @property
+    def name(self) -> str:
+        return self._dict["name"]
+
+    @property
+    def hash(self) -> str:
+        return self._hash
+
+    def __getattr__(self, key):
+        try:
+            return self._dict[key]
+        except KeyError:
+            raise AttributeError(f"Chip has no field {key!r}; fields: {list(_FIELDS)}") from None
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Chip) and self._dict == other._dict
+
+    def __hash__(self) -> int:
+        return hash(self._hash)
+
+    def __repr__(self) -> str:
+        return f"Chip({self.name!r}, device={self.device!r}, hash={self._hash!r})"
+
+    def __reduce__(self):
+        return (Chip.from_dict, (self._dict,))
+
+    # ------------------------------------------------------------------ simulator bridge
+    def noise_model(self):
+        """The aihwkit inference noise model of this chip (aihwkit imported here only)."""
+        d = self._dict
+        scales = {k: d[k] for k in ("prog_noise_scale", "read_noise_scale", "drift_scale")}
+        if d["device"] == "pcm":
+            from aihwkit.inference import PCMLikeNoiseModel
+
+            return PCMLikeNoiseModel(g_max=d["g_max"], **scales)
+        if d["device"] == "pcm-hermes":
+            from aihwkit.inference.noise.hermes import HermesNoiseModel
+
+            return HermesNoiseModel(g_max=d["g_max"], **scales)
+        from aihwkit.inference.noise.reram import ReRamCMONoiseModel
+
+        return ReRamCMONoiseModel(g_max=d["g_max"], g_min=0.1 * d["g_max"], **scales)
+
+    def rpu_config(self, training: Mapping | None = None):
+        """A ``TorchInferenceRPUConfig`` for this chip with the training-side ``training`` settings.
+
+        ``training`` is a profile's ``rpu`` section (HWA weight noise, input-range learning, remap,
+        clipping; see :func:`surrogate.simulate.rpu.check_rpu_spec`); the chip sets the rest.
+        """
+        from .simulate.rpu import make_rpu_config
+
+        return make_rpu_config(training or {}, self)
+
+
+def _normalise(fields: Mapping) -> dict:
+    unknown = set(fields) - set(_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown chip settings {sorted(unknown)}; accepted: {list(_FIELDS)}")
+    name = fields.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"a chip needs a non-empty string 'name', got {name!r}")
+    out = {}
+    for key, (default, kind, what) in _FIELDS.items():
+        value = fields.get(key, default)
+        if value is None and key == "g_max":
+            value = _G_MAX.get(out.get("device"))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise ValueError(f"chip setting {key!r} must be {kind.__name__} ({what}), got {value!r}")
+        out[key] = value
+        if key == "device" and value not in DEVICES:
+            raise ValueError(f"chip setting 'device' must be one of {sorted(DEVICES)}, got {value!r}")
+    if out["drift_compensation"] not in _COMPENSATION:
+        raise ValueError(f"chip setting 'drift_compensation' must be one of {_COMPENSATION}, "
+                         f"got {out['drift_compensation']!r}")
+    for key in ("g_max", "out_bound"):
+        if not out[key] > 0:
+            raise ValueError(f"chip setting {key!r} must be > 0, got {out[key]!r}")
+    for key in ("prog_noise_scale", "read_noise_scale", "drift_scale", "out_noise"):
+        if out[key] < 0:
+            raise ValueError(f"chip setting {key!r} must be >= 0, got {out[key]!r}")
+    for key in ("dac_bits", "adc_bits"):
+        if not 2 <= out[key] <= 16:
+            raise ValueError(f"chip setting {key!r} must be between 2 and 16 bits, got {out[key]!r}")
+    if out["device"] == "pcm-hermes" and out["g_max"] > 20.7:
+        raise ValueError(f"HERMES PCM is characterised up to g_max 20.7 uS, got {out['g_max']!r}")
+    return out
+
+
+#: The chips of our data set, by name. ``anb-pcm`` is AnalogNAS-Bench's (and every profile's default).
+CHIPS: dict[str, Chip] = {c.name: c for c in (
+    Chip(name="anb-pcm"),
+    # aihwkit's PCM noise is relative to g_max, so a lower g_max alone changes nothing: a noisier
+    # programming step is its programming noise doubled
+    Chip(name="pcm-noisy", prog_noise_scale=2.0),
+    Chip(name="pcm-6bit", dac_bits=6, adc_bits=6),
+    Chip(name="pcm-nocomp", drift_compensation="none"),
+    Chip(name="reram-cmo", device="reram-cmo"),
+    Chip(name="pcm-hermes", device="pcm-hermes"),
+)}
+DEFAULT_CHIP = "anb-pcm"
+
+
+def get_chip(chip: str | os.PathLike | Mapping | Chip | None = None) -> Chip:
+    """A chip by preset name, JSON file, dict, or itself; ``None`` is :data:`DEFAULT_CHIP`."""
+    if chip is None:
+        return CHIPS[DEFAULT_CHIP]
+    if isinstance(chip, Chip):
+        return chip
+    if isinstance(chip, Mapping):
+        return Chip.from_dict(chip)
+    if isinstance(chip, str) and chip in CHIPS:
+        return CHIPS[chip]
+    if isinstance(chip, (str, os.PathLike)) and Path(chip).is_file():
+        return Chip.from_json(chip)
+    raise ValueError(f"no chip {str(chip)!r}: give a preset name ({', '.join(CHIPS)}), "
+                     "a chip dict or the path of a JSON chip file")
+
+
+def chip_hash(chip: Mapping) -> str:
+    """The hash of a chip given as a dict (the same as ``Chip.from_dict(chip).hash``)."""
+    return Chip.from_dict(chip).hash
+
+
+def profile_chips(profile: Mapping) -> dict[str, dict]:
+    """The chips a profile measures on, ``name -> chip dict``, the default first.
+
+    A profile without ``chips`` (version-1 stores, hand-written tables) measured on one chip:
+    the one its ``rpu`` section describes, or else AnalogNAS-Bench's.
+    """
+    given = profile.get("chips")
+    if given:
+        chips = [get_chip(c).to_dict() for c in given]
+    else:
+        chips = [_chip_from_v1_rpu(profile.get("rpu") or {}).to_dict()]
+    return {c["name"]: c for c in chips}
+
+
+def _chip_from_v1_rpu(rpu: Mapping) -> Chip:
+    """The chip that a version-1 profile's ``rpu`` section described (its hardware keys)."""
+    import math
+
+    base = CHIPS[DEFAULT_CHIP].to_dict()
+    if not isinstance(rpu, Mapping):
+        return CHIPS[DEFAULT_CHIP]
+    fields = {k: rpu[k] for k in ("g_max", "out_noise", "out_bound", "drift_compensation") if k in rpu}
+    for res, bits in (("inp_res", "dac_bits"), ("out_res", "adc_bits")):
+        if isinstance(rpu.get(res), (int, float)) and rpu[res] > 0:
+            fields[bits] = int(round(math.log2(1 / rpu[res] + 2)))
+    chip = Chip(**{**base, **fields})
+    return chip if chip == CHIPS[DEFAULT_CHIP] else Chip(**{**base, **fields, "name": "v1-chip"})
