@@ -127,8 +127,9 @@ def main(quick: bool = False) -> None:
         "1 %, the rest stratified), takes the model's predicted mean and std for their 8 (training, time) "
         "columns and draws y ~ N(mean, std^2): a model calibrated by construction. Verdict: "
         f"`surrogate.validate.judge`, alpha = {ALPHA} per round, Bonferroni over all tests of the round "
-        "(per column: z-test of mean z, two-sided chi-square of the centred sum of z^2; per training: pooled "
-        "and top z-tests of each cell's mean z over its times).",
+        "(per column: z-test of mean z, two-sided chi-square of the squared residuals about their common "
+        "shift in points, in units of the predicted std; per training: pooled and top z-tests of each cell's "
+        "mean z over its times).",
         "",
         "Correlation of the real held-out z-scores between the (training, time) columns: "
         f"{np.mean(within):.2f} on average between two times of one training (from {min(within):.2f} to "
