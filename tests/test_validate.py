@@ -219,6 +219,20 @@ def test_simulation_that_cannot_reproduce_the_profile_is_refused(smoke, anb_mode
         SimulateOracle(data_root=tmp_path).check(model)
 
 
+def test_simulate_oracle_on_a_dask_scheduler_measures_what_local_workers_do(smoke):
+    distributed = pytest.importorskip("distributed")
+    cells, seed = smoke.fresh[:2], SEED_OFFSET + 5
+    local = SimulateOracle().measure(cells, seed, smoke.model.profile_).ground_truth.to_frame()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        oracle = SimulateOracle(scheduler=cluster.scheduler_address)
+        oracle.check(smoke.model)
+        dask = oracle.measure(cells, seed, smoke.model.profile_).ground_truth.to_frame()
+    key = ["cell", "training", "t_inference"]
+    assert dask.sort_values(key)["accuracy"].tolist() == local.sort_values(key)["accuracy"].tolist()
+    assert oracle.describe()["where"].startswith("dask tcp://127.0.0.1")
+
+
 def test_bad_settings_are_refused(smoke):
     for bad in (dict(sample=0), dict(seed=-1), dict(alpha=1.5), dict(level=1.0), dict(refit=True)):
         with pytest.raises(ValueError):
