@@ -4,12 +4,12 @@ Four phases, each a text file of cell strings under ``benchmark_data/proxy-cells
 runs them in order, so a budget cut anywhere still leaves a usable prefix:
 
 1. ``all-chips.txt``: 300 NB-201 cells, distinct under ``canonical()``, measured on every chip;
-2. ``nb201.txt``: 1,000 more NB-201 cells, distinct under ``canonical()`` from each other and from
+2. ``nb201.txt``: 700 more NB-201 cells, distinct under ``canonical()`` from each other and from
    phase 1 (every op represented, degenerate cells included as they come), default chip only;
 3. ``dags.txt``: 240 cells that are not NB-201: 160 random DAGs of 5-6 nodes over the same ops,
    and 80 redrawings of phase-1/2 NB-201 cells with one edge split by a single-input
    ``skip_connect`` node (the same network, drawn with 5 nodes);
-4. ``seed1.txt``: 120 cells of phase 1 again, for a second training seed (our noise ceiling).
+4. ``seed1.txt``: 100 cells of phase 1 again, for a second training seed (our noise ceiling).
 
     python benchmark_data/proxy_cells.py     # writes the four files (deterministic, seed 0)
 """
@@ -62,14 +62,14 @@ def build(seed: int = 0) -> dict[str, list[Cell]]:
         if key not in seen:
             seen.add(key)
             nb.append(pool[i])
-        if len(nb) == 1300:
+        if len(nb) == 1000:
             break
     phases = {"all-chips": nb[:300], "nb201": nb[300:]}
     dags = [random_dag(rng, int(rng.integers(5, 7))) for _ in range(160)]
     live = [c for c in nb if not c.is_degenerate]
     dags += [split_edge(live[int(i)], rng) for i in rng.choice(len(live), size=80, replace=False)]
     phases["dags"] = list(dict.fromkeys(dags))
-    phases["seed1"] = nb[:120]
+    phases["seed1"] = nb[:100]
     return phases
 
 

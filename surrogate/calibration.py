@@ -28,17 +28,19 @@ LEVELS = np.round(np.arange(0.50, 0.995, 0.01), 2)
 BIN_QUANTILES = np.array([0, .1, .2, .3, .4, .5, .6, .7, .8, .9, .97, 1.0])
 
 
-def fit_level_map(pred, true) -> np.ndarray:
+def fit_level_map(pred, true, bins: int = 20) -> np.ndarray:
     """A strictly increasing map from predicted to expected measured accuracy, ``[2, knots + 2]``.
 
-    Isotonic regression of ``true`` on ``pred`` (pool-adjacent-violators, scikit-learn's), whose
-    blocks become knots at (mean prediction, mean measurement); between knots the map is linear,
-    beyond them it continues with the slope of a least-squares line through the outer 10 % of
-    points (clipped to [0.05, 1]: never flat, so the map keeps the order of the predictions, and
-    never steeper than the identity, so it never stretches the extrapolated tails). The map is
-    what removes the winner's curse: the measured mean of cells predicted at a level, the top
-    included, is what the map returns there. Stored as rows ``x`` and ``y`` of knots; the first and
-    last columns hold the lower and upper tail slopes (in both rows).
+    The pairs, sorted by prediction, are cut into ``bins`` groups of equal size; isotonic regression
+    (scikit-learn's, weighted by group size) of the groups' mean measurement on their mean
+    prediction gives the knots. Between knots the map is linear; beyond them it continues with the
+    slope of a least-squares line through the outer quarter of the pairs, clipped to [0.1, 1]: never
+    flat, so the map keeps the order of the predictions, and never steeper than the identity. The
+    top quarter follows that line rather than the isotonic knots: the few cells predicted highest
+    are the noisiest measure of where the top lies, so they must not bend it. The map is what
+    removes the winner's curse: the measured mean of cells predicted at a level, the top included,
+    is what the map returns there. Stored as rows ``x`` and ``y`` of knots; the first and last
+    columns hold the lower and upper tail slopes (in both rows).
     """
     from sklearn.isotonic import IsotonicRegression
 
@@ -49,23 +51,39 @@ def fit_level_map(pred, true) -> np.ndarray:
         raise ValueError(f"a level map needs at least 4 (prediction, measurement) pairs, got {len(pred)}")
     order = np.argsort(pred, kind="stable")
     xs, ys = pred[order], true[order]
-    fitted = IsotonicRegression().fit_transform(xs, ys)
-    bounds = np.append(np.flatnonzero(np.diff(fitted, prepend=np.nan) != 0), len(fitted))  # block starts
-    kx = np.array([xs[a:b].mean() for a, b in zip(bounds[:-1], bounds[1:])])
-    ky = np.array([ys[a:b].mean() for a, b in zip(bounds[:-1], bounds[1:])])
+    groups = np.array_split(np.arange(len(xs)), min(bins, len(xs) // 2))
+    kx = np.array([xs[g].mean() for g in groups])
+    size = np.array([len(g) for g in groups], dtype=float)
+    ky = IsotonicRegression().fit(kx, [ys[g].mean() for g in groups], sample_weight=size).predict(kx)
     keep = np.concatenate([[True], np.diff(kx) > 1e-9])  # strictly increasing x
-    kx, ky = kx[keep], np.maximum.accumulate(ky[keep])
-    ky = ky + np.arange(len(ky)) * 1e-6  # strictly increasing y: ties of isotonic blocks broken in order
-    tail = max(4, len(xs) // 10)
+    kx, ky = kx[keep], ky[keep]
+    tail = max(4, len(xs) // 4)
     slopes = [_slope(xs[:tail], ys[:tail]), _slope(xs[-tail:], ys[-tail:])]
+    # the top quarter follows its least-squares line: the few cells predicted highest are the
+    # noisiest measure of where the top lies, and a line through a quarter of them is not bent by them
+    top = kx >= xs[-tail]
+    if top.sum() >= 2:
+        line = np.polyval([slopes[1], _intercept(xs[-tail:], ys[-tail:], slopes[1])], kx[top])
+        ky[top] = line + (ky[~top][-1] - line[0] if (~top).any() and line[0] < ky[~top][-1] else 0.0)
+    ky = np.maximum.accumulate(ky) + np.arange(len(ky)) * 1e-6  # strictly increasing: ties broken in order
     return np.stack([np.concatenate([[slopes[0]], kx, [slopes[1]]]),
                      np.concatenate([[slopes[0]], ky, [slopes[1]]])])
 
 
 def _slope(x, y) -> float:
+    """Huber regression slope (a failed training run that scores chance among the best cells must
+    not tilt the line), clipped to [0.1, 1]."""
+    from sklearn.linear_model import HuberRegressor
+
     if np.ptp(x) <= 0:
         return 1.0
-    return float(np.clip(np.polyfit(x, y, 1)[0], 0.05, 1.0))
+    fit = HuberRegressor(alpha=0.0).fit((x - x.mean())[:, None], y)
+    return float(np.clip(fit.coef_[0], 0.1, 1.0))
+
+
+def _intercept(x, y, slope) -> float:
+    """The robust intercept of a line of given slope: the median offset."""
+    return float(np.median(y - slope * x))
 
 
 def apply_level_map(x, level_map) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from . import calibration
 
@@ -11,10 +10,14 @@ __all__ = ["kendall", "spearman", "mae", "precision_at", "coverage", "score", "s
 
 
 def kendall(pred, true) -> float:
+    from scipy import stats  # here, not at import: predicting needs no scipy
+
     return float(stats.kendalltau(pred, true).statistic)
 
 
 def spearman(pred, true) -> float:
+    from scipy import stats
+
     return float(stats.spearmanr(pred, true).statistic)
 
 

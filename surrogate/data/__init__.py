@@ -30,9 +30,21 @@ __all__ = [
     "profile_hash",
 ]
 
+def load_proxy_digits() -> GroundTruth:
+    """Our CPU proxy benchmark (``benchmark_data/proxy-digits.sqlite``): NB-201 and other DAG cells,
+    five chips, five times up to a year. See ``benchmark_data/README.md``."""
+    path = Path(__file__).resolve().parents[2] / "benchmark_data" / "proxy-digits.sqlite"
+    if not path.is_file():
+        raise FileNotFoundError(f"the proxy data set is not at {path}: it ships in the source tree "
+                                "(benchmark_data/); rebuild it with benchmark_data/simulate_proxy.py")
+    with Store(path, readonly=True) as store:
+        return store.load("proxy-digits")
+
+
 #: Shipped data sets: name -> loader. Add an entry to ship another one.
 DATASETS: dict[str, Callable[[], GroundTruth]] = {
     "anb-cifar10": load_analognasbench,
+    "proxy-digits": load_proxy_digits,
 }
 
 

@@ -98,18 +98,27 @@ class Store:
     Args:
         path: the database file; its folder is created if needed.
         timeout: seconds a write waits for another process's transaction before failing.
+        readonly: open an existing file for reading only (a shipped data set): the file is never
+            changed, not even its journal mode.
 
     Usable as a context manager; every method of a closed store raises :class:`StoreError`.
     One ``Store`` per process (and per thread): open the same path again in a worker.
     """
 
-    def __init__(self, path: str | os.PathLike, timeout: float = 30.0):
+    def __init__(self, path: str | os.PathLike, timeout: float = 30.0, readonly: bool = False):
         self._path = Path(path)
         self._conn: sqlite3.Connection | None = None
+        self._readonly = readonly
         if self._path.is_dir():
             raise ValueError(f"{self._path} is a folder; a store is a file, e.g. {self._path / 'gt.sqlite'}")
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._path, timeout=timeout, isolation_level=None)
+        if readonly:
+            if not self._path.is_file():
+                raise FileNotFoundError(f"no store at {self._path}")
+            conn = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout,
+                                   isolation_level=None)
+        else:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self._path, timeout=timeout, isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._conn = conn
@@ -127,6 +136,11 @@ class Store:
         conn = self._conn
         conn.execute("PRAGMA foreign_keys = ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if self._readonly:
+            if version != SCHEMA_VERSION:
+                raise ValueError(f"{self._path} has store schema version {version}; read-only opening needs "
+                                 f"version {SCHEMA_VERSION} (open it writable once to upgrade it)")
+            return
         if version == 0:
             with self._transaction() as cur:  # re-checked under the lock: two processes may race here
                 if cur.execute("PRAGMA user_version").fetchone()[0] == 0:

@@ -1,8 +1,20 @@
-"""Predictors: a DAG GNN, XGBoost, and the `Surrogate` ensemble of both."""
+"""Predictors: a DAG GNN, XGBoost, and the `Surrogate` ensemble of both.
+
+The members (and torch, torch-geometric, xgboost) load on first use: a saved model answers for
+the cells in its cache with numpy alone.
+"""
+
+from importlib import import_module
 
 from .ensemble import Surrogate
-from .gnn import DagEncoder, DriftHead, GNNRegressor
 from .prediction import Prediction
-from .xgb import XGBRegressor
 
 __all__ = ["Surrogate", "GNNRegressor", "XGBRegressor", "DagEncoder", "DriftHead", "Prediction"]
+
+_LAZY = {"GNNRegressor": "gnn", "DagEncoder": "gnn", "DriftHead": "gnn", "XGBRegressor": "xgb"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'surrogate.models' has no attribute {name!r}")

@@ -16,22 +16,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .. import __version__
-from ..cells import Cell, as_cell
-from ..encoding import FeatureSpec, collate
 from ..calibration import LEVELS, apply_level_map, error_table, fit_level_map, interval_factors, scale_factor_table
+from ..cells import Cell, as_cell
+from ..encoding import FeatureSpec
 from ..metrics import score_table
+from ._drift import drift_curve
 from ._params import ParamsMixin
 from ._targets import TRAININGS, check_times, check_training, targets
-from .gnn import GNNRegressor, drift_curve
 from .prediction import Prediction
-from .xgb import XGBRegressor
 
 __all__ = ["Surrogate"]
 
-_KINDS = {"gnn": GNNRegressor, "xgb": XGBRegressor}
+_KINDS = ("gnn", "xgb")
 FORMAT_VERSION = 2
 
 
@@ -59,7 +57,7 @@ class Surrogate(ParamsMixin):
     def _check_params(self):
         members = tuple(self.members)
         if not members or any(m not in _KINDS for m in members) or len(set(members)) != len(members):
-            raise ValueError(f"members must be distinct names among {tuple(_KINDS)}, got {self.members!r}")
+            raise ValueError(f"members must be distinct names among {_KINDS}, got {self.members!r}")
         if isinstance(self.n_folds, bool) or not isinstance(self.n_folds, int) or self.n_folds < 2:
             raise ValueError(f"n_folds must be an integer >= 2, got {self.n_folds!r}")
         return members
@@ -67,7 +65,21 @@ class Surrogate(ParamsMixin):
     def _new_member(self, kind, seed):
         params = dict((self.gnn_params if kind == "gnn" else self.xgb_params) or {})
         params["random_state"] = seed
-        return _KINDS[kind](**params)
+        return _member_class(kind)(**params)
+
+    @property
+    def members_(self) -> dict:
+        """The fitted members by kind. A loaded model reads them from disk (and imports torch and
+        xgboost) only when a cell outside its cache is asked for."""
+        if "_members" not in self.__dict__:
+            if "_member_files" not in self.__dict__:
+                raise AttributeError("members_")
+            self._members = _load_members(*self._member_files)
+        return self._members
+
+    @members_.setter
+    def members_(self, value: dict) -> None:
+        self._members = value
 
     def fit(self, ground_truth) -> "Surrogate":
         """Fit on a ``GroundTruth`` of one profile and one chip; returns ``self``.
@@ -100,6 +112,7 @@ class Surrogate(ParamsMixin):
         folds = list(KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(cells))
         oof = {m: np.full_like(Y, np.nan) for m in members}
         self.members_ = {m: [] for m in members}
+        self.kinds_ = list(members)
         bar = tqdm(total=len(folds) * len(members), desc="fitting", unit="model", disable=not self.progress)
         for k, (train, held) in enumerate(folds):
             for m in members:
@@ -110,17 +123,25 @@ class Surrogate(ParamsMixin):
                 self.members_[m].append(model)
                 bar.update()
         bar.close()
-
-        live = ~degenerate
+        if "gnn" in members:
+            self.knots_ = self.members_["gnn"][0].knots_
         fold_of = np.empty(len(cells), dtype=int)
         for k, (_, held) in enumerate(folds):
             fold_of[held] = k
+        return self._calibrate_from_oof(cells, Y, oof, fold_of)
+
+    def _calibrate_from_oof(self, cells, Y, oof, fold_of) -> "Surrogate":
+        """Everything learned from the out-of-fold predictions ``oof`` (see :meth:`fit`)."""
+        members, times = list(oof), self.times_
+        degenerate = np.array([c.is_degenerate for c in cells])
+        live = ~degenerate
+        folds = range(fold_of.max() + 1)
         self.weights_ = _rank_weights({m: p[live] for m, p in oof.items()}, Y[live])
         mix = sum(self.weights_[m][None, :, None] * oof[m] for m in members)
         self.level_maps_ = _level_maps(mix[live], Y[live])
         # residuals of maps fitted without the cell's fold: out-of-sample, like a new cell's
         cal = np.full_like(Y, np.nan)
-        for k in range(len(folds)):
+        for k in folds:
             rest, own = live & (fold_of != k), live & (fold_of == k)
             cal[own] = _calibrate(_level_maps(mix[rest], Y[rest]), mix[own])
         resid = Y - cal
@@ -131,8 +152,8 @@ class Surrogate(ParamsMixin):
         self.spread_at_, self.spread_factor_ = _spread_tables(spread[live], z[live])
         sigma = sigma * self._spread_factor(spread)
         z = resid[live] / sigma[live]
-        self.z_ = np.stack([[interval_factors(z[:, k, j]) for j in range(len(times))]
-                            for k in range(len(TRAININGS))], axis=-1).transpose(1, 0, 2)  # [levels, k, t]
+        self.z_ = np.array([[interval_factors(z[:, k, j]) for j in range(len(times))]
+                            for k in range(len(TRAININGS))]).transpose(2, 0, 1)  # [levels, training, time]
         self.shapes_ = sorted({(s.num_nodes, len(s.edges)) for s in (c.simplified() for c in cells)})
         cal[degenerate] = self.chance_
         half = self._z(0.9) * sigma
@@ -146,22 +167,36 @@ class Surrogate(ParamsMixin):
         """Per-cell, time-free member outputs, cached: GNN drift coefficients ``[n, Mg, 2, 1 + K]`` and
         XGBoost predictions at the fitted times ``[n, Mx, 2, T]`` (trees are step functions of log-time
         between the fitted times: log-linear interpolation between them is as exact and smoother)."""
-        cache = self.__dict__.setdefault("_cache", {})
+        cache = self._cell_cache()
         keys = [_key(c) for c in cells]
         missing = list(dict.fromkeys(k for k in keys if k not in cache))
         if missing:
+            from ..encoding import collate
+
             cols = {}
-            if "gnn" in self.members_:
+            if "gnn" in self.kinds_:
                 batch = collate(missing)
                 cols["gnn"] = np.stack([m.coefficients(missing, batch=batch) for m in self.members_["gnn"]], 1)
-            if "xgb" in self.members_:
+            if "xgb" in self.kinds_:
                 models = self.members_["xgb"]
                 rows = models[0].design(missing, self.times_)
                 shape = (len(missing), len(TRAININGS), len(self.times_))
                 cols["xgb"] = np.stack([m.predict_rows(rows).reshape(shape) for m in models], 1)
             for i, key in enumerate(missing):
                 cache[key] = {m: v[i].astype(np.float32) for m, v in cols.items()}
-        return {m: np.stack([cache[k][m] for k in keys]) for m in self.members_}
+        return {m: np.stack([cache[k][m] for k in keys]) for m in self.kinds_}
+
+    def _cell_cache(self) -> dict:
+        """Normal form -> member outputs; a loaded model starts from the cache it was saved with."""
+        if "_cache" not in self.__dict__:
+            self._cache = {}
+            path = self.__dict__.get("_cache_file")
+            if path is not None and path.is_file():
+                with np.load(path, allow_pickle=False) as f:
+                    arrays = {m: f[m] for m in self.kinds_}
+                    for i, text in enumerate(f["cells"].tolist()):
+                        self._cache[Cell.from_str(text)] = {m: arrays[m][i] for m in self.kinds_}
+        return self._cache
 
     def _raw(self, cells, times, k):
         """Per member kind, member outputs for training ``k`` at ``times``: ``[M, n, T]`` in percent."""
@@ -170,7 +205,7 @@ class Surrogate(ParamsMixin):
         out = {}
         for m, e in entries.items():
             if m == "gnn":
-                out[m] = drift_curve(e[:, :, k].astype(float), self.members_["gnn"][0].knots_, log_t) * 100.0
+                out[m] = drift_curve(e[:, :, k].astype(float), self.knots_, log_t) * 100.0
             else:
                 fit = np.log10(self.times_)
                 vals = e[:, :, k].astype(float)  # [n, M, T_fit]
@@ -317,7 +352,7 @@ class Surrogate(ParamsMixin):
         return float(self.times_[0])
 
     def _check_fitted(self):
-        if not hasattr(self, "members_"):
+        if not hasattr(self, "weights_"):
             raise RuntimeError("this Surrogate is not fitted yet: call fit(ground_truth) or surrogate.load(...)")
 
     def _check_chip(self, chip):
@@ -331,12 +366,16 @@ class Surrogate(ParamsMixin):
                              f"chip {asked.name!r} [{asked.hash}]; fit a model on that chip's ground truth")
 
     def __repr__(self):
-        fitted = f", fitted on {self.n_cells_} cells of {self.profile_.get('name')!r}" if hasattr(self, "members_") else ""
+        fitted = f", fitted on {self.n_cells_} cells of {self.profile_.get('name')!r}" if hasattr(self, "weights_") else ""
         return f"Surrogate(members={tuple(self.members)!r}, n_folds={self.n_folds}{fitted})"
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path) -> Path:
-        """Write a directory: ``manifest.json``, GNN ``state_dict`` files, XGBoost UBJSON files. No pickle."""
+    def save(self, path, precompute=None) -> Path:
+        """Write a directory: ``manifest.json``, GNN ``state_dict`` files, XGBoost UBJSON files, and
+        ``cache.npz`` (plain arrays) of the member outputs for ``precompute`` cells (e.g. the NB-201
+        space), so that a fresh process answers for them without loading torch. No pickle."""
+        import torch
+
         self._check_fitted()
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -367,6 +406,12 @@ class Surrogate(ParamsMixin):
             "metrics": self.metrics_, "members": files,
         }
         (path / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        (path / "cache.npz").unlink(missing_ok=True)
+        if precompute is not None:
+            keys = list(dict.fromkeys(_key(as_cell(c)) for c in precompute))
+            entries = self._entries(keys)
+            np.savez_compressed(path / "cache.npz", cells=np.array([c.to_str() for c in keys]),
+                                **{m: v.astype(np.float32) for m, v in entries.items()})
         return path
 
     @classmethod
@@ -400,18 +445,40 @@ class Surrogate(ParamsMixin):
         model.shapes_ = [tuple(x) for x in manifest["shapes"]]
         model.z_ = np.asarray(manifest["z"])
         model.metrics_ = manifest["metrics"]
-        model.members_ = {}
-        for m, entries in manifest["members"].items():
-            if m == "gnn":
-                model.members_[m] = [
-                    GNNRegressor.from_state(e["params"], e["knots"], torch.load(path / e["file"], weights_only=True))
-                    for e in entries]
-            else:
-                model.members_[m] = [XGBRegressor.from_booster(e["params"], path / e["file"]) for e in entries]
+        model.kinds_ = list(manifest["members"])
+        if "gnn" in manifest["members"]:
+            model.knots_ = np.asarray(manifest["members"]["gnn"][0]["knots"], dtype=float)
+        model._member_files = (path, manifest["members"])
+        model._cache_file = path / "cache.npz"
         return model
 
 
 # ---------------------------------------------------------------------- helpers
+def _member_class(kind: str):
+    if kind == "gnn":
+        from .gnn import GNNRegressor
+
+        return GNNRegressor
+    from .xgb import XGBRegressor
+
+    return XGBRegressor
+
+
+def _load_members(path: Path, entries: dict) -> dict:
+    """Members from the files a manifest lists: ``torch.load(weights_only=True)`` and XGBoost UBJSON."""
+    import torch
+
+    out = {}
+    for m, items in entries.items():
+        cls = _member_class(m)
+        if m == "gnn":
+            out[m] = [cls.from_state(e["params"], e["knots"], torch.load(path / e["file"], weights_only=True))
+                      for e in items]
+        else:
+            out[m] = [cls.from_booster(e["params"], path / e["file"]) for e in items]
+    return out
+
+
 def _as_cells(archs) -> tuple[list[Cell], bool]:
     """Cells from one architecture or many; the flag says one was given."""
     if isinstance(archs, (Cell, str)):

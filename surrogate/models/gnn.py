@@ -19,7 +19,7 @@ from ..encoding import collate
 from ._params import ParamsMixin
 from ._targets import TRAININGS
 
-__all__ = ["DagEncoder", "DriftHead", "GNNRegressor", "drift_curve", "pack"]
+__all__ = ["DagEncoder", "DriftHead", "GNNRegressor", "pack"]
 
 
 class _PackedLinear(nn.Module):
@@ -131,7 +131,7 @@ class DriftHead(nn.Module):
     flat before the first knot (the reference time), piecewise linear between knots, the last slope
     continued beyond; the sigmoid keeps every output a possible accuracy, however far it extrapolates.
     ``base`` and the slopes depend on the cell only (:meth:`coefficients`), so they can be cached and
-    any time evaluated later by :func:`drift_curve`.
+    any time evaluated later, without torch, by :func:`surrogate.models._drift.drift_curve`.
     """
 
     def __init__(self, in_dim: int, knots, hidden: int = 64, n_outputs: int = len(TRAININGS), members: int = 1):
@@ -156,15 +156,6 @@ class DriftHead(nn.Module):
         c = self.coefficients(z)
         logit = c[..., :1] - torch.einsum("gmkj,tj->gmkt", c[..., 1:], self.basis(x))
         return torch.sigmoid(logit).transpose(0, 1)
-
-
-def drift_curve(coefficients: np.ndarray, knots: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """:class:`DriftHead`'s output from cached :meth:`~DriftHead.coefficients` ``[..., 1 + K]`` at
-    log-times ``x`` ``[T]``: ``[..., T]`` accuracy fractions, in numpy (no torch at query time)."""
-    width = np.append(np.diff(knots), np.inf)
-    basis = np.minimum(np.maximum(np.asarray(x, dtype=float)[:, None] - knots[None, :], 0.0), width[None, :])
-    logit = coefficients[..., :1] - coefficients[..., 1:] @ basis.T
-    return 1.0 / (1.0 + np.exp(-logit))
 
 
 class _Net(nn.Module):
@@ -262,7 +253,7 @@ class GNNRegressor(ParamsMixin):
 
     @torch.inference_mode()
     def coefficients(self, cells, batch=None) -> np.ndarray:
-        """Per cell, what does not depend on time: ``[n_cells, 2, 1 + knots]`` (see :func:`drift_curve`)."""
+        """Per cell, what does not depend on time: ``[n_cells, 2, 1 + knots]`` (see :func:`~surrogate.models._drift.drift_curve`)."""
         batch = collate(list(cells)) if batch is None else batch
         net = self.net_
         z = net.encoder(batch.edge_index, batch.op, batch.level, batch.batch, batch.ptr)
