@@ -14,8 +14,8 @@ __version__ = "0.1.0"
 __all__ = ["OPS", "Arch", "Cell", "as_cell", "predict", "rank", "load", "Surrogate", "Prediction",
            "__version__"]
 
-_SUBMODULES = {"nb201", "encoding", "data", "models", "metrics", "simulate", "validator", "research", "cli",
-               "api", "nasbench", "search"}
+_SUBMODULES = {"nb201", "encoding", "data", "models", "metrics", "simulate", "calibration", "validate",
+               "research", "cli", "api", "nasbench", "search"}
 _LAZY = {"predict": "api", "rank": "api", "load": "api", "Surrogate": "models", "Prediction": "models"}
 
 

@@ -1,16 +1,25 @@
-"""Calibration arithmetic shared by the ensemble (fitting its level and intervals) and the validator
-(judging them): monotone level maps, error tables conditional on the prediction, interval factors.
+"""Calibration arithmetic, one module shared by the ensemble (fitting its level and intervals), the
+scores of :mod:`surrogate.metrics` and the validator (judging them): monotone level maps, error tables
+conditional on the prediction, interval factors, z-scores, coverage, proper scores, the statistical
+tests of a validation round and the adaptive-conformal update.
 
 Pure numpy on plain arrays, so that what the ensemble learns from its out-of-fold residuals and
-what the validator checks on re-measured cells are computed the same way.
+what the validator checks on re-measured cells are computed the same way. Unless a function says
+otherwise it takes arrays of any matching shape, and NaN in ``y`` means "not measured" and is left
+out. Conventions: ``z = (y - mean) / std`` (measured minus predicted, in units of the predicted std);
+``bias = mean - y`` averaged (positive: the model promises more than is measured).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 __all__ = ["LEVELS", "BIN_QUANTILES", "fit_level_map", "apply_level_map", "error_table", "interval_factors",
-           "scale_factor_table"]
+           "scale_factor_table",
+           "gaussian_factor", "gaussian_level", "gaussian_interval", "z_scores", "coverage", "reliability",
+           "gaussian_nll", "crps_gaussian", "bias", "bias_ztest", "bias_ttest", "dispersion_test",
+           "bonferroni", "aci_step", "aci_scale", "scale_interval"]
 
 #: Interval levels whose factor is stored; others are interpolated.
 LEVELS = np.round(np.arange(0.50, 0.995, 0.01), 2)
@@ -130,3 +139,172 @@ def interval_factors(z, levels=LEVELS) -> np.ndarray:
     """Two-sided interval half-widths, in units of std, that cover ``levels`` of ``|z|``."""
     z = np.abs(np.asarray(z, dtype=float))
     return np.nanquantile(z[np.isfinite(z)], levels)
+
+
+# ---------------------------------------------------------------------- Gaussian intervals
+def gaussian_factor(level):
+    """Half-width, in stds, of the central ``level`` interval of a normal: ``Phi^-1((1 + level) / 2)``."""
+    level = np.asarray(level, dtype=float)
+    if np.any((level <= 0) | (level >= 1)):
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    return stats.norm.ppf((1.0 + level) / 2.0)
+
+
+def gaussian_level(factor):
+    """Inverse of :func:`gaussian_factor`: the coverage of ``mean +- factor * std`` for a normal."""
+    return 2.0 * stats.norm.cdf(np.asarray(factor, dtype=float)) - 1.0
+
+
+def gaussian_interval(mean, std, level: float = 0.9):
+    """``(lower, upper)`` of the central ``level`` interval of ``N(mean, std^2)``."""
+    half = gaussian_factor(level) * np.asarray(std, dtype=float)
+    return np.asarray(mean) - half, np.asarray(mean) + half
+
+
+# ---------------------------------------------------------------------- per-point scores
+def z_scores(y, mean, std):
+    """``(y - mean) / std``; NaN where ``y`` is missing or ``std`` is not a positive number."""
+    y, mean, std = (np.asarray(a, dtype=float) for a in (y, mean, std))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(std > 0, (y - mean) / std, np.nan)
+
+
+def coverage(lower, upper, y) -> float:
+    """Share of measured ``y`` inside ``[lower, upper]`` (NaN ``y`` left out; NaN if none)."""
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(y)
+    if not ok.any():
+        return float("nan")
+    inside = (np.asarray(lower, dtype=float) <= y) & (y <= np.asarray(upper, dtype=float))
+    return float(np.mean(inside[ok]))
+
+
+def reliability(y, mean, std, levels) -> np.ndarray:
+    """Observed coverage of the central Gaussian interval at each of ``levels`` (the reliability
+    diagram's curve; the diagonal is perfect calibration)."""
+    z = np.abs(z_scores(y, mean, std))
+    z = z[np.isfinite(z)]
+    if z.size == 0:
+        return np.full(len(np.atleast_1d(levels)), np.nan)
+    return np.array([np.mean(z <= f) for f in np.atleast_1d(gaussian_factor(levels))])
+
+
+def gaussian_nll(y, mean, std) -> float:
+    """Mean negative log-likelihood of ``y`` under ``N(mean, std^2)`` (points with std > 0)."""
+    z = z_scores(y, mean, std)
+    ok = np.isfinite(z)
+    if not ok.any():
+        return float("nan")
+    s = np.broadcast_to(np.asarray(std, dtype=float), z.shape)[ok]
+    return float(np.mean(0.5 * np.log(2 * np.pi * s**2) + 0.5 * z[ok] ** 2))
+
+
+def crps_gaussian(y, mean, std) -> float:
+    """Mean continuous ranked probability score of ``N(mean, std^2)`` at ``y``, closed form:
+    ``std * (z (2 Phi(z) - 1) + 2 phi(z) - 1 / sqrt(pi))``. Same unit as ``y``; lower is better."""
+    z = z_scores(y, mean, std)
+    ok = np.isfinite(z)
+    if not ok.any():
+        return float("nan")
+    s, z = np.broadcast_to(np.asarray(std, dtype=float), z.shape)[ok], z[ok]
+    return float(np.mean(s * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))))
+
+
+def bias(y, mean) -> float:
+    """Mean of ``mean - y`` over measured points: positive when predictions are too high."""
+    d = np.asarray(mean, dtype=float) - np.asarray(y, dtype=float)
+    d = d[np.isfinite(d)]
+    return float(d.mean()) if d.size else float("nan")
+
+
+# ---------------------------------------------------------------------- tests
+def _finite(z) -> np.ndarray:
+    z = np.asarray(z, dtype=float).ravel()
+    return z[np.isfinite(z)]
+
+
+def bias_ztest(z) -> tuple[float, float]:
+    """Is the mean of ``z`` zero, given that each ``z`` has unit variance? ``(sqrt(n) mean z, p)``.
+
+    Two-sided; exact when the z are independent ``N(0, 1)`` (the calibrated null). A too-large
+    spread also inflates it: read it beside :func:`dispersion_test`.
+    """
+    z = _finite(z)
+    if z.size == 0:
+        return float("nan"), float("nan")
+    stat = float(np.sqrt(z.size) * z.mean())
+    return stat, float(2 * stats.norm.sf(abs(stat)))
+
+
+def bias_ttest(x) -> tuple[float, float]:
+    """One-sample two-sided t-test of mean ``x`` = 0, the scale estimated from ``x``: ``(t, p)``.
+
+    Valid whatever the (common) variance of ``x``, e.g. per-cell means of correlated z-scores.
+    """
+    x = _finite(x)
+    if x.size < 2:
+        return float("nan"), float("nan")
+    sd = x.std(ddof=1)
+    if sd == 0:
+        return (float("nan"), float("nan")) if x.mean() == 0 else (float(np.sign(x.mean()) * np.inf), 0.0)
+    t = float(x.mean() / (sd / np.sqrt(x.size)))
+    return t, float(2 * stats.t.sf(abs(t), x.size - 1))
+
+
+def dispersion_test(z, centred: bool = True, std=None) -> tuple[float, int, float, float]:
+    """Chi-square test of the spread of ``z``: ``(Q, df, p_over, p_under)``.
+
+    ``Q`` is the sum of squared z about their mean (``df = n - 1``) or, with ``centred=False``, about
+    0 (``df = n``). With ``std`` (the predicted stds behind ``z``), ``Q`` is centred instead on the
+    common shift of the residuals ``z * std`` estimated by weighted least squares, so a model off by
+    a constant number of points is not called over-confident when its stds differ from cell to
+    cell. Either way ``Q ~ chi2(df)`` under calibration; ``p_over = P(chi2 >= Q)`` is small when
+    errors exceed the stds (over-confident), ``p_under = P(chi2 <= Q)`` when they fall short
+    (under-confident).
+    """
+    z = np.asarray(z, dtype=float).ravel()
+    w = np.ones_like(z) if std is None else 1.0 / np.asarray(std, dtype=float).ravel()
+    ok = np.isfinite(z) & np.isfinite(w) & (w > 0)
+    z, w = z[ok], w[ok]
+    df = z.size - 1 if centred else z.size
+    if df < 1:
+        return float("nan"), 0, float("nan"), float("nan")
+    shift = np.sum(z * w) / np.sum(w**2) if centred else 0.0  # in the units of y (of z when std is None)
+    q = float(np.sum((z - shift * w) ** 2))
+    return q, int(df), float(stats.chi2.sf(q, df)), float(stats.chi2.cdf(q, df))
+
+
+def bonferroni(alpha: float, n_tests: int) -> float:
+    """Per-test level that keeps the chance of any false rejection among ``n_tests`` at most ``alpha``."""
+    return float(alpha) / max(int(n_tests), 1)
+
+
+# ---------------------------------------------------------------------- online recalibration
+def aci_step(alpha_t, misses, target: float, gamma: float):
+    """Adaptive-conformal-inference update (Gibbs and Candes 2021) after a batch of points.
+
+    ``alpha_t`` is the miscoverage level in force (any shape), ``misses`` a 0/1 array of shape
+    ``(n_points, *alpha_t.shape)`` saying which points fell outside the interval served at
+    ``alpha_t`` (NaN: no point), ``target`` the wanted miscoverage (``1 - level``). Each point moves
+    ``alpha_t`` by ``gamma * (target - miss)``: a miss widens the next intervals, a hit narrows them,
+    and the long-run miscoverage tends to ``target`` whatever the shift of the data.
+    """
+    misses = np.asarray(misses, dtype=float)
+    n = np.sum(np.isfinite(misses), axis=0)
+    return np.asarray(alpha_t, dtype=float) + gamma * (target * n - np.nansum(misses, axis=0))
+
+
+def aci_scale(alpha_t, target: float, max_scale: float = 10.0):
+    """Width multiplier that turns the ``1 - target`` interval into the ``1 - alpha_t`` one, for a
+    normal: ``factor(1 - alpha_t) / factor(1 - target)``; ``alpha_t <= 0`` gives ``max_scale``,
+    ``alpha_t >= 1`` gives 0 (an empty interval, as ACI prescribes)."""
+    a = np.asarray(alpha_t, dtype=float)
+    inner = np.clip(a, 1e-12, 1 - 1e-12)
+    s = stats.norm.isf(inner / 2) / stats.norm.isf(target / 2)
+    return np.clip(np.where(a <= 0, max_scale, np.where(a >= 1, 0.0, s)), 0.0, max_scale)
+
+
+def scale_interval(mean, lower, upper, scale):
+    """Stretch ``[lower, upper]`` about ``mean`` by ``scale`` on each side (keeps asymmetry)."""
+    mean = np.asarray(mean, dtype=float)
+    return mean - scale * (mean - np.asarray(lower)), mean + scale * (np.asarray(upper) - mean)

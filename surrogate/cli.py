@@ -133,6 +133,31 @@ def _fit(args) -> int:
     return 0
 
 
+def _validate(args) -> int:
+    from . import api
+    from .simulate.runner import resolve_cells
+    from .validate import SimulateOracle, TableOracle, Validator
+
+    model = api.load(args.model)
+    if args.oracle == "table":
+        if args.workers is not None or args.scheduler is not None:
+            raise ValueError("--workers and --scheduler apply to --oracle simulate only")
+        oracle = TableOracle.for_model(model, args.table)
+    else:
+        if args.table is not None:
+            raise ValueError("--table applies to --oracle table only")
+        oracle = SimulateOracle(workers=args.workers or 1, scheduler=args.scheduler, data_root=args.data_root,
+                                progress=not args.quiet)
+    candidates = None if args.cells is None else resolve_cells(args.cells, args.seed)
+    report = Validator(model, oracle=oracle, sample=args.sample, seed=args.seed, candidates=candidates,
+                       cells=args.include, level=args.level, alpha=args.alpha, store=args.store).run()
+    json_path, png_path = report.save(args.out)
+    print(f"model {args.model} [{report.record['model']['profile_hash']}], oracle {args.oracle}")
+    print(report.summary())
+    print(f"wrote {json_path} and {png_path}")
+    return 0 if report.calibrated else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="surrogate",
@@ -183,6 +208,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=10, help="how many to show (default 10)")
     _model_options(p)
     p.set_defaults(func=_rank)
+
+    p = sub.add_parser(
+        "validate",
+        help="check a model's calibration on re-measured cells (exit 0: calibrated, 1: not, 2: usage error)",
+        description="Sample cells (stratified over predicted accuracy, the predicted top over-sampled), "
+        "measure them through an oracle that reproduces the model's profile, and judge coverage, bias and "
+        "z-scores per training and time. Writes report.json and report.png into --out. Exit code 0: "
+        "calibrated; 1: not calibrated (biased, over- or under-confident); 2: usage error or an oracle "
+        "that cannot reproduce the model's profile.",
+    )
+    p.add_argument("--model", required=True, metavar="NAME|PATH",
+                   help="a shipped model name or a saved model directory")
+    p.add_argument("--oracle", default="table", choices=["table", "simulate"],
+                   help="table: a ground-truth table that holds the profile (default); simulate: re-simulate")
+    p.add_argument("--sample", type=int, required=True, metavar="K", help="cells to sample and measure")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the sample (and the re-simulation, offset by 10000)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for report.json and report.png")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="local simulation processes (--oracle simulate)")
+    where.add_argument("--scheduler", metavar="ADDR", help="a Dask scheduler address (--oracle simulate)")
+    p.add_argument("--table", metavar="STORE",
+                   help="--oracle table: a store file holding the model's profile "
+                   "(default: the shipped data set of its profile, e.g. AnalogNAS-Bench for anb-cifar10)")
+    p.add_argument("--cells", metavar="sample:N|all|FILE", help="candidates to sample from (default: NB-201)")
+    p.add_argument("--include", nargs="+", metavar="CELL", help="cells to measure whatever the sample")
+    p.add_argument("--store", metavar="PATH", help="keep the re-measured rows and the round in this store")
+    p.add_argument("--level", type=float, default=0.9, help="interval coverage judged (default 0.9)")
+    p.add_argument("--alpha", type=float, default=0.05, help="false-alarm rate per round (default 0.05)")
+    p.add_argument("--data-root", metavar="DIR", help="CIFAR-10 folder (--oracle simulate, cifar10 profiles)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_validate)
 
     p = sub.add_parser("fit", help="fit a Surrogate on ground truth and save it")
     p.add_argument("--data", default="anb-cifar10", help="a shipped data set or a store file")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import calibration
+
 __all__ = ["kendall", "spearman", "mae", "precision_at", "coverage", "score", "score_table"]
 
 
@@ -32,8 +34,8 @@ def precision_at(pred, true, fraction: float = 0.01) -> float:
 
 
 def coverage(lower, upper, true) -> float:
-    true = np.asarray(true)
-    return float(np.mean((np.asarray(lower) <= true) & (true <= np.asarray(upper))))
+    """Share of ``true`` inside ``[lower, upper]``: :func:`surrogate.calibration.coverage`."""
+    return calibration.coverage(lower, upper, true)
 
 
 def score(pred, true, lower=None, upper=None) -> dict:
