@@ -68,12 +68,16 @@ def test_cli_predict_and_rank(capsys):
     assert "top 5 of 15,625" in lines[0] and len(lines) == 2 + 5
     acc = [float(line.split()[1]) for line in lines[2:]]
     assert acc == sorted(acc, reverse=True)
+    assert main(["predict", "2,2,0,4,2,1", "--t", "86400", "--chip", "anb-pcm"]) == 0  # an ANB tuple, as in Python
+    assert EXAMPLE in capsys.readouterr().out
 
 
 def test_cli_bad_input_exit_code(capsys):
     assert main(["predict", "|bogus~0|", "--t", "60"]) == 2
     assert "unknown op" in capsys.readouterr().err
     assert main(["predict", EXAMPLE, "--t", "-1"]) == 2
+    assert main(["predict", EXAMPLE, "--t", "60", "--chip", "pcm-6bit"]) == 2
+    assert "cannot predict chip 'pcm-6bit'" in capsys.readouterr().err
 
 
 def test_cli_fit(tmp_path, capsys):
