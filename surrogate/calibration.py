@@ -96,11 +96,17 @@ def apply_level_map(x, level_map) -> np.ndarray:
     return np.where(x > kx[-1], ky[-1] + hi * (x - kx[-1]), out)
 
 
-def error_table(pred, resid, quantiles=BIN_QUANTILES) -> tuple[np.ndarray, np.ndarray]:
-    """RMS of ``resid`` in bins of ``pred`` bounded by its ``quantiles``: ``(at, rms)``, one per bin.
+def error_table(pred, resid, quantiles=BIN_QUANTILES, level: float | None = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """The typical size of ``resid`` in bins of ``pred`` bounded by its ``quantiles``: ``(at, scale)``.
 
-    ``at`` is each bin's median prediction, for interpolating the error at any predicted value.
+    ``scale`` is, per bin, the ``level`` quantile of ``|resid|`` divided by the normal's (the std of
+    a Gaussian that would cover ``level`` of that bin exactly: residuals are heavier-tailed than a
+    Gaussian and not alike in every bin, and coverage must hold in each), or the RMS with
+    ``level=None``. ``at`` is each bin's median prediction, for interpolating at any prediction.
     """
+    from statistics import NormalDist
+
+    factor = None if level is None else NormalDist().inv_cdf(0.5 + level / 2)
     pred, resid = np.asarray(pred, dtype=float), np.asarray(resid, dtype=float)
     ok = np.isfinite(pred) & np.isfinite(resid)
     pred, resid = pred[ok], resid[ok]
@@ -110,7 +116,9 @@ def error_table(pred, resid, quantiles=BIN_QUANTILES) -> tuple[np.ndarray, np.nd
     for b in range(len(edges) - 1):
         inside = which == b
         if inside.sum() >= 2:
-            at[b], rms[b] = np.median(pred[inside]), np.sqrt(np.mean(resid[inside] ** 2))
+            r = np.abs(resid[inside])
+            at[b] = np.median(pred[inside])
+            rms[b] = np.sqrt(np.mean(r**2)) if factor is None else np.quantile(r, level) / factor
     keep = np.isfinite(at)
     if not keep.any():
         raise ValueError("too few residuals to tabulate the error")
@@ -130,7 +138,7 @@ def scale_factor_table(spread, z, bins: int = 5) -> tuple[np.ndarray, np.ndarray
     """
     spread, z = np.asarray(spread, dtype=float), np.asarray(z, dtype=float)
     ok = np.isfinite(spread) & np.isfinite(z)
-    at, rms = error_table(spread[ok], z[ok], np.linspace(0, 1, bins + 1))
+    at, rms = error_table(spread[ok], z[ok], np.linspace(0, 1, bins + 1), level=None)
     rms = np.maximum.accumulate(rms)  # more disagreement never means a tighter interval
     return at, rms / np.sqrt(np.mean(z[ok] ** 2))
 

@@ -130,6 +130,28 @@ class Surrogate(ParamsMixin):
             fold_of[held] = k
         return self._calibrate_from_oof(cells, Y, oof, fold_of)
 
+    def recalibrate(self, ground_truth) -> "Surrogate":
+        """Learn the mix, level maps and errors again from the fitted members, without refitting them.
+
+        ``ground_truth`` must be the one the model was fitted on (checked by hash): the folds are
+        rebuilt from ``random_state``, and each member predicts the fold it never saw.
+        """
+        from sklearn.model_selection import KFold
+
+        self._check_fitted()
+        cells, times, Y = targets(ground_truth)
+        if _hash_targets(cells, times, Y) != self.ground_truth_hash_:
+            raise ValueError("recalibrate needs the ground truth the model was fitted on (its hash differs)")
+        folds = list(KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(cells))
+        oof = {m: np.full_like(Y, np.nan) for m in self.kinds_}
+        fold_of = np.empty(len(cells), dtype=int)
+        for k, (_, held) in enumerate(folds):
+            fold_of[held] = k
+            for m in self.kinds_:
+                oof[m][held] = self.members_[m][k].predict([cells[i] for i in held], times)
+        self.__dict__.pop("_cache", None)
+        return self._calibrate_from_oof(cells, Y, oof, fold_of)
+
     def _calibrate_from_oof(self, cells, Y, oof, fold_of) -> "Surrogate":
         """Everything learned from the out-of-fold predictions ``oof`` (see :meth:`fit`)."""
         members, times = list(oof), self.times_
