@@ -123,7 +123,12 @@ def _fit(args) -> int:
     if held:
         model.metrics_["held_out"] = model.score(gt.subset(held))
     model.metrics_["train_cells"] = f"{args.cells} (seed {args.seed}) of {args.data}"
-    out = model.save(args.out)
+    precompute = None
+    if args.precompute == "nb201":
+        from . import nb201
+
+        precompute = nb201.all_cells()
+    out = model.save(args.out, precompute=precompute)
     for name, block in model.metrics_.items():
         if isinstance(block, dict):
             for training, m in block.items():
@@ -250,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--evaluate", action="store_true", help="score the cells left out and store it as held-out")
     p.add_argument("--out", required=True, metavar="DIR", help="directory to save the model in")
     p.add_argument("--chip", metavar="NAME", help="the chip whose rows to fit on (needed when the data holds several)")
+    p.add_argument("--precompute", choices=["nb201"], help="save the members' outputs for this space with the model, "
+                   "so that it answers there without torch (1.6 MB for NB-201)")
     p.set_defaults(func=_fit)
     return parser
 
