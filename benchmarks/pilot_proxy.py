@@ -82,14 +82,16 @@ def summarise(name: str, cells, anb) -> dict:
 def report(results: dict) -> str:
     lines = [
         f"Machine: {platform.machine()}, {platform.system()}, 2 cores; date {datetime.date.today()}. "
-        f"Command: `PYTHONPATH=. python benchmarks/pilot_proxy.py`. Cells: the same {next(iter(results.values()))['n']} "
+        f"Command: `PYTHONPATH=. python benchmarks/pilot_proxy.py`. Cells: the same {next(iter(results.values()))['n'] - 2} "
         "NB-201 cells for every recipe, at evenly spaced quantiles of AnalogNAS-Bench's HWA accuracy at 1 day, "
         "plus 2 degenerate cells (left out of the statistics); seed 0; default chip `anb-pcm`; "
         "5 repetitions (reprogrammed each).",
         "",
         "Spread = std of the cell means across cells; noise = median std over repetitions within a cell; "
         "tau = Kendall against AnalogNAS-Bench on the same cells (no 1-year column there). "
-        "s/cell = median CPU seconds per cell, one core.",
+        "s/cell = median seconds per cell measured inside the worker (one torch thread) while other work "
+        "shared the 2 cores, so upper bounds that are not comparable between recipes run at different loads: "
+        "the three width-8 recipes do the same work per epoch (digits-noise-6e half the digital epochs).",
         "",
         "| recipe | what | s/cell | training | t | range % | spread | noise | spread/noise | tau vs ANB |",
         "| --- | --- | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |",
