@@ -22,50 +22,23 @@ from ._targets import TRAININGS
 __all__ = ["DagEncoder", "DriftHead", "GNNRegressor"]
 
 
-class _PackedLinear(nn.Module):
-    """``M`` fitted ``nn.Linear`` layers applied at once: ``[N, M, in] -> [N, M, out]``."""
-
-    def __init__(self, members: int, in_dim: int, out_dim: int):
-        super().__init__()
-        self.weight = nn.Parameter(torch.empty(members, in_dim, out_dim))
-        self.bias = nn.Parameter(torch.empty(members, out_dim))
-
-    def forward(self, x):
-        return torch.einsum("nmi,mio->nmo", x, self.weight) + self.bias
-
-
-class _PackedLayerNorm(nn.Module):
-    def __init__(self, members: int, dim: int):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(members, dim))
-        self.bias = nn.Parameter(torch.zeros(members, dim))
-
-    def forward(self, x):
-        return nn.functional.layer_norm(x, x.shape[-1:]) * self.weight + self.bias
-
-
-def _mlp(members, dims, norm=False):
-    """An MLP on ``[N, M, dim]`` states: plain torch layers for one member, packed ones for several."""
-    linear = nn.Linear if members == 1 else lambda a, b: _PackedLinear(members, a, b)
+def _mlp(dims, norm=False):
     layers = []
     for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
-        layers.append(linear(a, b))
+        layers.append(nn.Linear(a, b))
         if i < len(dims) - 2:
             layers.append(nn.ReLU())
     if norm:
-        layers.append(nn.LayerNorm(dims[-1]) if members == 1 else _PackedLayerNorm(members, dims[-1]))
+        layers.append(nn.LayerNorm(dims[-1]))
     return nn.Sequential(*layers)
 
 
 class _LevelConv(MessagePassing):
-    """``agg_j = sum_{i->j} MLP([h_i, op_ij])``: one op-conditioned message per edge.
+    """``agg_j = sum_{i->j} MLP([h_i, op_ij])``: one op-conditioned message per edge (states ``[N, hidden]``)."""
 
-    Node states are ``[N, hidden]``, or ``[N, members, hidden]`` when packed (``node_dim=0``).
-    """
-
-    def __init__(self, members: int, hidden: int):
+    def __init__(self, hidden: int):
         super().__init__(aggr="add", node_dim=0)
-        self.mlp = _mlp(members, [2 * hidden, hidden, hidden])
+        self.mlp = _mlp([2 * hidden, hidden, hidden])
 
     def forward(self, h, edge_index, op_emb):
         return self.propagate(edge_index, h=h, op_emb=op_emb, size=(h.size(0), h.size(0)))
@@ -75,23 +48,19 @@ class _LevelConv(MessagePassing):
 
 
 class DagEncoder(nn.Module):
-    """Embeds each cell graph as ``[h_output, mean_nodes(h)]``: ``[graphs, (members,) 2 * hidden]``.
+    """Embeds each cell graph as ``[h_output, mean_nodes(h)]``: ``[graphs, 2 * hidden]``.
 
     Args:
         hidden: width of node states and messages.
-        members: 1 while fitting (plain torch layers); several fitted encoders are evaluated
-            together by :func:`pack`, which builds one with ``members > 1``.
     """
 
-    def __init__(self, hidden: int = 64, members: int = 1):
+    def __init__(self, hidden: int = 64):
         super().__init__()
         self.hidden = hidden
-        self.members = members
-        state = (hidden,) if members == 1 else (members, hidden)  # one node state: [H] or [M, H]
-        self.h_input = nn.Parameter(torch.empty(state))
-        self.op = nn.Parameter(torch.empty(len(OPS), *state))
-        self.conv = _LevelConv(members, hidden)
-        self.update = _mlp(members, [hidden, hidden, hidden], norm=True)
+        self.h_input = nn.Parameter(torch.empty(hidden))
+        self.op = nn.Parameter(torch.empty(len(OPS), hidden))
+        self.conv = _LevelConv(hidden)
+        self.update = _mlp([hidden, hidden, hidden], norm=True)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -121,7 +90,7 @@ class DagEncoder(nn.Module):
         return torch.cat([out, scatter(h, batch, dim=0, dim_size=graphs, reduce="mean")], dim=-1)
 
     def __repr__(self):
-        return f"{type(self).__name__}(hidden={self.hidden}, members={self.members})"
+        return f"{type(self).__name__}(hidden={self.hidden})"
 
 
 class DriftHead(nn.Module):
@@ -134,12 +103,11 @@ class DriftHead(nn.Module):
     any time evaluated later, without torch, by :func:`surrogate.models._drift.drift_curve`.
     """
 
-    def __init__(self, in_dim: int, knots, hidden: int = 64, n_outputs: int = len(TRAININGS), members: int = 1):
+    def __init__(self, in_dim: int, knots, hidden: int = 64, n_outputs: int = len(TRAININGS)):
         super().__init__()
         self.register_buffer("knots", torch.as_tensor(knots, dtype=torch.float32))
         self.n_outputs = n_outputs
-        self.members = members
-        self.mlp = _mlp(members, [in_dim, hidden, n_outputs * (1 + len(knots))])
+        self.mlp = _mlp([in_dim, hidden, n_outputs * (1 + len(knots))])
 
     def basis(self, x):
         k = self.knots
@@ -147,22 +115,21 @@ class DriftHead(nn.Module):
         return torch.minimum(torch.relu(x.view(-1, 1) - k.view(1, -1)), width.view(1, -1))
 
     def coefficients(self, z):
-        """``[G, M, n_outputs, 1 + knots]``: each cell's logit at the reference time, then its slopes."""
-        o = self.mlp(z).view(z.size(0), self.members, self.n_outputs, -1)
+        """``[G, n_outputs, 1 + knots]``: each cell's logit at the reference time, then its slopes."""
+        o = self.mlp(z).view(z.size(0), self.n_outputs, -1)
         return torch.cat([o[..., :1], nn.functional.softplus(o[..., 1:])], dim=-1)
 
     def forward(self, z, x):
-        """``z``: ``[G, (M,) in_dim]``, ``x``: ``[T]`` log10-times -> ``[M, G, n_outputs, T]``."""
+        """``z``: ``[G, in_dim]``, ``x``: ``[T]`` log10-times -> ``[G, n_outputs, T]``."""
         c = self.coefficients(z)
-        logit = c[..., :1] - torch.einsum("gmkj,tj->gmkt", c[..., 1:], self.basis(x))
-        return torch.sigmoid(logit).transpose(0, 1)
+        return torch.sigmoid(c[..., :1] - torch.einsum("gkj,tj->gkt", c[..., 1:], self.basis(x)))
 
 
 class _Net(nn.Module):
-    def __init__(self, hidden, knots, members=1):
+    def __init__(self, hidden, knots):
         super().__init__()
-        self.encoder = DagEncoder(hidden, members)
-        self.head = DriftHead(2 * hidden, knots, hidden, members=members)
+        self.encoder = DagEncoder(hidden)
+        self.head = DriftHead(2 * hidden, knots, hidden)
 
     def forward(self, batch, x):
         z = self.encoder(batch.edge_index, batch.op, batch.level, batch.batch, batch.ptr)
@@ -206,7 +173,7 @@ class GNNRegressor(ParamsMixin):
         for _ in range(self.epochs):
             for idx in torch.randperm(len(cells), generator=gen).split(self.batch_size):
                 batch = collate([cells[i] for i in idx.tolist()])
-                pred = self.net_(batch, x)[0]
+                pred = self.net_(batch, x)
                 err = (pred - y[idx]) ** 2
                 loss = (err * weight[idx]).sum() / mask[idx].sum().clamp(min=1)
                 if self.rank_loss:
@@ -223,7 +190,7 @@ class GNNRegressor(ParamsMixin):
         """Accuracy in percent, ``[n_cells, 2, n_times]``; ``batch`` reuses a :func:`collate` result."""
         batch = collate(list(cells)) if batch is None else batch
         x = torch.tensor(np.log10(np.asarray(times, dtype=float)), dtype=torch.float32)
-        return self.net_(batch, x)[0].numpy().astype(float) * 100.0
+        return self.net_(batch, x).numpy().astype(float) * 100.0
 
     @torch.inference_mode()
     def coefficients(self, cells, batch=None) -> np.ndarray:
@@ -231,7 +198,7 @@ class GNNRegressor(ParamsMixin):
         batch = collate(list(cells)) if batch is None else batch
         net = self.net_
         z = net.encoder(batch.edge_index, batch.op, batch.level, batch.batch, batch.ptr)
-        return net.head.coefficients(z)[:, 0].numpy().astype(float)
+        return net.head.coefficients(z).numpy().astype(float)
 
     # persistence: a state_dict (tensors only, read with weights_only=True)
     def state_dict(self) -> dict:
