@@ -560,8 +560,12 @@ def _spread_tables(spread, z) -> tuple[np.ndarray, np.ndarray]:
 
 def _chance(profile: dict, degenerate_targets: np.ndarray) -> float:
     """Accuracy of a network that cannot see its input: 100 / classes, or what degenerate cells scored."""
-    if "num_classes" in profile:
-        return 100.0 / float(profile["num_classes"])
+    dataset = profile.get("dataset")
+    classes = profile.get("num_classes") or (dataset.get("num_classes") if isinstance(dataset, dict) else None)
+    if classes is None and isinstance(dataset, dict) and dataset.get("name") in ("digits", "cifar10"):
+        classes = 10  # a simulation profile's data sets of ten classes
+    if classes:
+        return 100.0 / float(classes)
     if np.isfinite(degenerate_targets).any():
         return float(np.nanmedian(degenerate_targets))
     raise ValueError("the profile names no num_classes and no degenerate cell was measured: chance level unknown")
