@@ -100,9 +100,17 @@ def _rank(args) -> int:
     model = api.load(args.model)
     cells = nb201.all_cells()
     pred = model.predict(cells, args.t, training=args.training, level=args.level, chip=args.chip)
-    order = np.argsort(-pred.accuracy, kind="stable")[: args.top]
-    print(f"top {args.top} of {len(cells):,} NB-201 cells by predicted {args.training} accuracy (%) at "
-          f"t = {args.t:g} s (model {args.model})")
+    order, seen = [], set()
+    for i in np.argsort(-pred.accuracy, kind="stable"):  # one line per network, however often it is drawn
+        key = cells[i].simplified()
+        if key not in seen:
+            seen.add(key)
+            order.append(i)
+            if len(order) == args.top:
+                break
+    distinct = len({c.simplified() for c in cells})
+    print(f"top {len(order)} of {distinct:,} distinct networks among {len(cells):,} NB-201 cells by predicted {args.training} accuracy (%) at "
+          f"t = {args.t:g} s (model {args.model}); each is listed once, in its first NB-201 drawing")
     _interval_table(cells, pred, order)
     return 0
 

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 import surrogate
+from surrogate import Cell
 from surrogate.cli import main
 
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
@@ -65,7 +66,9 @@ def test_cli_predict_and_rank(capsys):
     assert "hwa accuracy" in out and EXAMPLE in out
     assert main(["rank", "--space", "nb201", "--t", "2592000", "--top", "5"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert "top 5 of 15,625" in lines[0] and len(lines) == 2 + 5
+    assert "top 5 of 5,425 distinct networks among 15,625" in lines[0] and len(lines) == 2 + 5
+    shown = [Cell.from_str(line.split()[-1]).simplified() for line in lines[2:]]
+    assert len(set(shown)) == 5  # equal networks drawn differently are listed once
     acc = [float(line.split()[1]) for line in lines[2:]]
     assert acc == sorted(acc, reverse=True)
     assert main(["predict", "2,2,0,4,2,1", "--t", "86400", "--chip", "anb-pcm"]) == 0  # an ANB tuple, as in Python
