@@ -47,7 +47,7 @@ def _simulate(args) -> int:
     summary = run(
         args.profile, args.cells, args.seed, args.store,
         workers=args.workers, scheduler=args.scheduler, data_root=args.data_root,
-        chips=None if args.chips is None else args.chips.split(","), progress=not args.quiet,
+        chips=None if args.chips is None else args.chips.split(","), device=args.device, progress=not args.quiet,
     )
     print(
         f"profile {summary.profile}, seed {summary.seed}: {summary.requested} cells requested, "
@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", metavar="DIR", help="CIFAR-10 'cifar-10-batches-py' folder (cifar10 profiles)")
     p.add_argument("--chips", metavar="A,B", help="measure only these of the profile's chips (default all; "
                    "the default chip always)")
+    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"],
+                   help="where each cell trains: cpu (deterministic, default), cuda, or auto (the worker's GPU if any)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_simulate)
 

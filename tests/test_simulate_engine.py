@@ -20,7 +20,8 @@ def test_rows_and_extras(smoke_result):
     for chip, training, t, mean, std, n in smoke_result.rows:
         assert 0 <= mean <= 100 and std >= 0 and n == prof["repetitions"]
     assert set(smoke_result.extras) == {"digital", "standard_t0", "hwa_t0", "seconds_train",
-                                        "seconds_hwa", "seconds_eval"}
+                                        "seconds_hwa", "seconds_eval", "on_cuda"}
+    assert smoke_result.extras["on_cuda"] == 0.0
     assert all(math.isfinite(v) for v in smoke_result.extras.values())
     assert smoke_result.profile_hash == prof.hash and smoke_result.cell == CELL
 
@@ -69,3 +70,15 @@ def test_a_chips_numbers_do_not_depend_on_the_others_measured():
     assert [r[3] for r in both.rows if r[0] == "b"] != [r[3] for r in alone.rows]
     with pytest.raises(ValueError, match="not in the profile"):
         simulate_cell(prof, CELL, 0, chips=["c"])
+
+
+def test_device_choice():
+    import torch
+
+    with pytest.raises(ValueError, match="device must be"):
+        simulate_cell("smoke", CELL, 0, device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="sees no GPU"):
+            simulate_cell("smoke", CELL, 0, device="cuda")
+        auto = simulate_cell("smoke", CELL, 0, device="auto")  # no GPU: the CPU path, same numbers
+        assert auto.rows == simulate_cell("smoke", CELL, 0).rows and auto.extras["on_cuda"] == 0.0

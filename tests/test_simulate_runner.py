@@ -57,10 +57,10 @@ def test_smoke_end_to_end_resume_and_failure(tmp_path, monkeypatch):
     bad = resolve_cells("sample:4", 0)[2]
     real = runner_mod._work
 
-    def flaky(profile, cell, seed, root, chips=None):
+    def flaky(profile, cell, seed, root, chips=None, device="cpu"):
         if cell == bad.to_str():
             raise RuntimeError("simulated failure")
-        return real(profile, cell, seed, root, chips)
+        return real(profile, cell, seed, root, chips, device)
 
     monkeypatch.setattr(runner_mod, "_work", flaky)
     summary = run("smoke", "sample:4", 0, path, progress=False)

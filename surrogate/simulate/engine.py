@@ -77,7 +77,7 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     dy = torch.randint(0, 9, (n,), generator=gen)
     dx = torch.randint(0, 9, (n,), generator=gen)
     out = torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
-    flip = torch.rand(n, generator=gen) < 0.5
+    flip = (torch.rand(n, generator=gen) < 0.5).to(x.device)
     out[flip] = out[flip].flip(-1)
     return out
 
@@ -142,7 +142,8 @@ def _drift_rows(analog: nn.Module, data: DataSplit, training: str, times: list[f
 
 
 def simulate_cell(profile: str | Mapping | Profile, cell: Arch, seed: int,
-                  data_root: str | os.PathLike | None = None, chips: Sequence[str] | None = None) -> CellResult:
+                  data_root: str | os.PathLike | None = None, chips: Sequence[str] | None = None,
+                  device: str = "cpu") -> CellResult:
     """Train ``cell`` digitally and measure it on each chip; fine-tune it (HWA) and measure again.
 
     One digital network and one HWA network (fine-tuned on the profile's default chip) are
@@ -156,6 +157,9 @@ def simulate_cell(profile: str | Mapping | Profile, cell: Arch, seed: int,
         data_root: CIFAR-10 folder for profiles that need it (not part of the recipe).
         chips: names of the profile's chips to measure (default: all). The default chip is
             always measured, and each chip's numbers do not depend on which others are measured.
+        device: ``"cpu"`` (the deterministic path, one thread), ``"cuda"``, or ``"auto"`` (CUDA when
+            torch sees a GPU). Not part of the recipe; recorded in the extras as ``on_cuda`` (1 or 0),
+            since a GPU's numbers differ from the CPU's in the last bits.
 
     Returns:
         :class:`CellResult` with rows ``(chip, training, t_inference, mean, std, n)``, ``standard``
@@ -173,15 +177,16 @@ def simulate_cell(profile: str | Mapping | Profile, cell: Arch, seed: int,
     p = prof.to_dict()
     all_chips = prof.chips
     measured = _select_chips(all_chips, chips)
+    dev = _device(device)
     root = None if data_root is None else os.fspath(data_root)
     rows: list = []
-    extras: dict = {}
+    extras: dict = {"on_cuda": float(dev.type == "cuda")}
     with _LOCK, _one_thread():
-        data = _cached_data(json.dumps(p["dataset"], sort_keys=True), root)
+        data = _on(_cached_data(json.dumps(p["dataset"], sort_keys=True), root), dev)
         t0 = time.perf_counter()
         _seed_all(seed)
         model = build_network(cell, width=p["network"]["width"], depth=p["network"]["depth"],
-                              in_channels=data.in_channels, num_classes=data.num_classes)
+                              in_channels=data.in_channels, num_classes=data.num_classes).to(dev)
         _train(model, data, p["train"], seed, analog=False)
         extras["digital"] = _accuracy(model, data)
         extras["seconds_train"] = time.perf_counter() - t0
@@ -191,7 +196,7 @@ def simulate_cell(profile: str | Mapping | Profile, cell: Arch, seed: int,
             if training == "hwa":
                 t1 = time.perf_counter()
                 _seed_all(seed + 2)
-                trained = convert_to_analog(model, make_rpu_config(p["rpu"], all_chips[0]))
+                trained = convert_to_analog(model, make_rpu_config(p["rpu"], all_chips[0])).to(dev)
                 _train(trained, data, p["hwa"], seed + 2, analog=True)
                 hwa_state = trained.state_dict()
                 extras["seconds_hwa"] = time.perf_counter() - t1
@@ -202,7 +207,7 @@ def simulate_cell(profile: str | Mapping | Profile, cell: Arch, seed: int,
                 suffix = "" if i == 0 else f"@{chip.name}"
                 # each chip its own seeds, so its numbers do not depend on the other chips measured
                 _seed_all(seed + 1 + 1000 * i if training == "standard" else seed + 3 + 1000 * i)
-                analog = convert_to_analog(model, make_rpu_config(p["rpu"], chip))
+                analog = convert_to_analog(model, make_rpu_config(p["rpu"], chip)).to(dev)
                 if hwa_state is not None:  # the HWA-trained weights and input ranges, on this chip
                     analog.load_state_dict(hwa_state, load_rpu_config=False)
                 extras[f"{training}_t0{suffix}"] = _accuracy(analog, data)
@@ -211,6 +216,23 @@ def simulate_cell(profile: str | Mapping | Profile, cell: Arch, seed: int,
                 key = f"seconds_eval{suffix}"
                 extras[key] = extras.get(key, 0.0) + time.perf_counter() - t1
     return CellResult(cell=cell, seed=seed, profile_hash=prof.hash, rows=tuple(rows), extras=extras)
+
+
+def _device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for, but torch sees no GPU here; use 'auto' or 'cpu'")
+    return torch.device(device)
+
+
+def _on(data: DataSplit, dev: torch.device) -> DataSplit:
+    if dev.type == "cpu":
+        return data
+    return DataSplit(data.x_train.to(dev), data.y_train.to(dev), data.x_test.to(dev), data.y_test.to(dev),
+                     data.num_classes)
 
 
 def _select_chips(all_chips, chips) -> set[str]:

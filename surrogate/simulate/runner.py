@@ -84,11 +84,13 @@ def resolve_cells(spec: str | Arch | Iterable[Arch], seed: int = 0) -> list[Cell
     return list(dict.fromkeys(cells))
 
 
-def _work(profile_dict: dict, cell_str: str, seed: int, data_root: str | None, chips: list | None = None):
-    """Worker entry point: module-level, cheap arguments, so processes and Dask can pickle it."""
+def _work(profile_dict: dict, cell_str: str, seed: int, data_root: str | None, chips: list | None = None,
+          device: str = "cpu"):
+    """Worker entry point: module-level, cheap arguments, so processes and Dask can pickle it.
+    ``device="auto"`` is resolved here, on the worker, so each worker uses its own GPU if it has one."""
     from .engine import simulate_cell
 
-    return simulate_cell(profile_dict, cell_str, seed, data_root=data_root, chips=chips)
+    return simulate_cell(profile_dict, cell_str, seed, data_root=data_root, chips=chips, device=device)
 
 
 def _init_worker() -> None:
@@ -107,6 +109,7 @@ def run(
     scheduler=None,
     data_root: str | os.PathLike | None = None,
     chips: Sequence[str] | None = None,
+    device: str = "cpu",
     progress: bool = True,
 ) -> RunSummary:
     """Simulate every cell not yet in ``store`` for ``(profile, seed)`` and write the results.
@@ -121,6 +124,8 @@ def run(
         data_root: CIFAR-10 folder for profiles that need it.
         chips: names of the profile's chips to measure (default all; the default chip always).
             A cell already stored is skipped whichever chips it was measured on.
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (each worker's GPU when it has one); see
+            :func:`~surrogate.simulate.simulate_cell`.
         progress: show a tqdm bar (cells done, rate, time left) on stderr.
 
     A cell that raises is reported and skipped; the run goes on. Returns a :class:`RunSummary`.
@@ -130,6 +135,8 @@ def run(
     prof = get_profile(profile)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
     if chips is not None:
         from .engine import _select_chips
 
@@ -147,7 +154,7 @@ def run(
         root = None if data_root is None else os.fspath(data_root)
         bar = _bar(len(todo), f"{prof.name} seed {seed}", progress)
         try:
-            for cell, result, error in _results(pdict, todo, seed, root, workers, scheduler, chips):
+            for cell, result, error in _results(pdict, todo, seed, root, workers, scheduler, chips, device):
                 if error is None:
                     if db.write_cell(pdict, cell, seed, result.rows, result.extras):
                         summary.written += 1
@@ -175,22 +182,22 @@ def _error_text(err: BaseException) -> str:
     return "".join(traceback.format_exception(type(err), err, err.__traceback__)).strip()
 
 
-def _results(pdict, todo, seed, root, workers, scheduler, chips):
+def _results(pdict, todo, seed, root, workers, scheduler, chips, device):
     """Yield ``(cell, CellResult | None, error text | None)`` in completion order."""
     if scheduler is not None:
-        yield from _dask_results(pdict, todo, seed, root, scheduler, chips)
+        yield from _dask_results(pdict, todo, seed, root, scheduler, chips, device)
         return
     if workers == 1:
         for cell in todo:
             try:
-                yield cell, _work(pdict, cell.to_str(), seed, root, chips), None
+                yield cell, _work(pdict, cell.to_str(), seed, root, chips, device), None
             except Exception as err:  # noqa: BLE001 - a failing cell is reported, not fatal
                 yield cell, None, _error_text(err)
         return
     # spawn: a forked child of a process that already ran torch can deadlock in OpenMP
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
         futures: dict[Future, Cell] = {
-            pool.submit(_work, pdict, cell.to_str(), seed, root, chips): cell for cell in todo
+            pool.submit(_work, pdict, cell.to_str(), seed, root, chips, device): cell for cell in todo
         }
         try:
             for fut in as_completed(futures):
@@ -201,7 +208,7 @@ def _results(pdict, todo, seed, root, workers, scheduler, chips):
                 fut.cancel()
 
 
-def _dask_results(pdict, todo, seed, root, scheduler, chips=None):
+def _dask_results(pdict, todo, seed, root, scheduler, chips=None, device="cpu"):
     try:
         from distributed import Client, as_completed as dask_completed
     except ImportError:  # pragma: no cover
@@ -209,7 +216,7 @@ def _dask_results(pdict, todo, seed, root, scheduler, chips=None):
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
         futures = {
-            client.submit(_work, pdict, cell.to_str(), seed, root, chips, pure=False, key=f"simulate-{i}-{cell.to_str()}"): cell
+            client.submit(_work, pdict, cell.to_str(), seed, root, chips, device, pure=False, key=f"simulate-{i}-{cell.to_str()}"): cell
             for i, cell in enumerate(todo)
         }
         try:
