@@ -9,14 +9,15 @@ from importlib import import_module
 
 from .cells import OPS, Arch, Cell, as_cell
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["OPS", "Arch", "Cell", "as_cell", "predict", "rank", "load", "Surrogate", "Prediction",
+__all__ = ["OPS", "Arch", "Cell", "as_cell", "predict", "rank", "load", "Surrogate", "Prediction", "Chip",
            "__version__"]
 
 _SUBMODULES = {"nb201", "encoding", "data", "models", "metrics", "simulate", "calibration", "validate",
-               "research", "cli", "api", "nasbench", "search"}
-_LAZY = {"predict": "api", "rank": "api", "load": "api", "Surrogate": "models", "Prediction": "models"}
+               "research", "cli", "api", "nasbench", "search", "chips"}
+_LAZY = {"predict": "api", "rank": "api", "load": "api", "Surrogate": "models", "Prediction": "models",
+         "Chip": "chips"}
 
 
 def __getattr__(name):
