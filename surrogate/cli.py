@@ -31,10 +31,12 @@ def _data(args) -> int:
     gt = data.load(args.source)
     print(gt)
     frame = gt.to_frame()
-    for training in gt.trainings:
-        acc = frame.loc[frame["training"] == training].groupby("t_inference")["accuracy"]
-        print(f"  {training:8s} mean accuracy by t_inference: "
-              + ", ".join(f"{t:.0f} s {m:.2f} %" for t, m in acc.mean().items()))
+    for chip in gt.chips:  # never pooled across chips
+        for training in gt.trainings:
+            part = frame.loc[(frame["chip"] == chip) & (frame["training"] == training)]
+            acc = part.groupby("t_inference")["accuracy"]
+            print(f"  {chip} {training:8s} ({part['cell'].nunique():,} cells) mean accuracy by t_inference: "
+                  + ", ".join(f"{t:.0f} s {m:.2f} %" for t, m in acc.mean().items()))
     if args.export:
         out = gt.export(args.export)
         print(f"wrote {len(gt):,} rows to {out}")
