@@ -198,6 +198,12 @@ class SimulateOracle(Oracle):
 
     def check(self, model) -> None:
         prof = self._recipe(model)
+        from .wrappers import unwrap
+
+        chip = getattr(unwrap(model), "chip_", None)
+        names = [c.name for c in prof.chips]
+        # only the model's chip is simulated (each chip has its own seeds, so nothing else changes)
+        self._chips = [chip["name"]] if isinstance(chip, dict) and chip.get("name") in names else None
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be a positive integer, got {self.workers!r}")
         if prof["dataset"]["name"] == "cifar10":
@@ -223,7 +229,7 @@ class SimulateOracle(Oracle):
         with tempfile.TemporaryDirectory(prefix="surrogate-validate-") as tmp:
             path = Path(tmp) / "measured.sqlite"
             summary = run(prof, list(cells), seed, path, workers=self.workers, scheduler=self.scheduler,
-                          data_root=self.data_root, progress=self.progress)
+                          data_root=self.data_root, chips=getattr(self, "_chips", None), progress=self.progress)
             gt = None
             if summary.written:
                 with Store(path) as store:
