@@ -229,10 +229,7 @@ class Surrogate(ParamsMixin):
             if m == "gnn":
                 out[m] = drift_curve(e[:, :, k].astype(float), self.knots_, log_t) * 100.0
             else:
-                fit = np.log10(self.times_)
-                vals = e[:, :, k].astype(float)  # [n, M, T_fit]
-                w = np.stack([np.interp(log_t, fit, np.eye(len(fit))[j]) for j in range(len(fit))], 1)
-                out[m] = vals @ w.T
+                out[m] = e[:, :, k].astype(float) @ self._time_weights(times).T  # [n, M, T_fit] -> [n, M, T]
             out[m] = np.moveaxis(out[m], 1, 0)
         return out
 
@@ -245,16 +242,20 @@ class Surrogate(ParamsMixin):
         spread = np.abs(means["gnn"] - means["xgb"]) if len(means) == 2 else np.zeros_like(mix)
         return mix, spread, var
 
+    def _time_weights(self, times) -> np.ndarray:
+        """``[len(times), fitted times]``: log-linear interpolation weights, constant beyond the ends."""
+        log_fit, log_t = np.log10(self.times_), np.log10(np.asarray(times, dtype=float))
+        return np.stack([np.interp(log_t, log_fit, row) for row in np.eye(len(log_fit))], 1)
+
     def _error(self, pred, times, trainings=range(len(TRAININGS))) -> np.ndarray:
         """Error std for calibrated predictions ``pred`` ``[n, len(trainings), len(times)]``.
 
         Read off each fitted time's table at the predicted accuracy, then interpolated in log-time.
         """
-        log_fit, log_t = np.log10(self.times_), np.log10(np.asarray(times, dtype=float))
-        weight = np.stack([np.interp(log_t, log_fit, np.eye(len(log_fit))[j]) for j in range(len(log_fit))], 1)
+        weight = self._time_weights(times)
         out = np.zeros_like(pred, dtype=float)
         for i, k in enumerate(trainings):
-            for j in range(len(log_fit)):
+            for j in range(len(self.times_)):
                 out[:, i] += weight[:, j] * np.interp(pred[:, i], self.error_at_[k, j], self.error_[k, j])
         return out
 
@@ -279,9 +280,7 @@ class Surrogate(ParamsMixin):
         """
         fit_idx = np.searchsorted(grid, self.times_)
         cal = np.minimum.accumulate(_calibrate(self.level_maps_[k:k + 1], mix_grid[:, None, fit_idx])[:, 0], axis=1)
-        log_fit, log_g = np.log10(self.times_), np.log10(grid)
-        w = np.stack([np.interp(log_g, log_fit, np.eye(len(log_fit))[j]) for j in range(len(log_fit))], 1)
-        out = cal @ w.T
+        out = cal @ self._time_weights(grid).T
         before, after = grid < self.times_[0], grid > self.times_[-1]
         out[:, before] += mix_grid[:, before] - mix_grid[:, fit_idx[:1]]
         out[:, after] += mix_grid[:, after] - mix_grid[:, fit_idx[-1:]]
