@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["Chip", "CHIPS", "DEFAULT_CHIP", "DEVICES", "chip_hash", "get_chip", "profile_chips"]
+__all__ = ["Chip", "CHIPS", "CHIP_FEATURES", "DEFAULT_CHIP", "DEVICES", "chip_hash", "get_chip", "profile_chips"]
 
 #: Device families and the aihwkit inference noise model each one uses.
 DEVICES = {
@@ -43,6 +43,10 @@ _FIELDS: dict[str, tuple] = {
     "drift_compensation": ("global", str, f"one of {_COMPENSATION}"),
 }
 _G_MAX = {"pcm": 25.0, "pcm-hermes": 20.7, "reram-cmo": 88.19}
+#: Names of the entries of :meth:`Chip.features`, the models' chip input.
+CHIP_FEATURES: tuple[str, ...] = (*(f"device={d}" for d in DEVICES), "prog_noise_scale", "read_noise_scale",
+                                  "drift_scale", "dac_bits/8", "adc_bits/8", "10*out_noise", "log10 out_bound",
+                                  "log10 g_max/device default", "drift_compensation=global")
 
 
 class Chip:
@@ -106,6 +110,24 @@ class Chip:
 
     def __reduce__(self):
         return (Chip.from_dict, (self._dict,))
+
+    # ------------------------------------------------------------------ model bridge
+    def features(self):
+        """The chip as a model input: ``float32[len(CHIP_FEATURES)]``, each entry of order one.
+
+        Everything a model learns about chips comes through this vector, so two chips with the
+        same settings are the same input whatever their names.
+        """
+        import math
+
+        import numpy as np
+
+        d = self._dict
+        values = [float(d["device"] == device) for device in DEVICES]
+        values += [d["prog_noise_scale"], d["read_noise_scale"], d["drift_scale"], d["dac_bits"] / 8,
+                   d["adc_bits"] / 8, d["out_noise"] * 10, math.log10(d["out_bound"]),
+                   math.log10(d["g_max"] / _G_MAX[d["device"]]), float(d["drift_compensation"] == "global")]
+        return np.asarray(values, dtype=np.float32)
 
     # ------------------------------------------------------------------ simulator bridge
     def noise_model(self):

@@ -123,15 +123,17 @@ def _fit(args) -> int:
     from .simulate.runner import resolve_cells
 
     gt = data.load(args.data)
-    if args.chip is not None:
-        gt = gt.for_chip(args.chip)
+    if args.chips is not None:
+        gt = gt.for_chip(*args.chips.split(","))
     have = set(gt.cells)
     train = [c for c in resolve_cells(args.cells, args.seed) if c in have] if args.cells != "all" else gt.cells
     chosen = set(train)
     held = [c for c in gt.cells if c not in chosen] if args.evaluate else []
     model = Surrogate(n_folds=args.folds, random_state=args.seed).fit(gt.subset(train))
-    if held:
-        model.metrics_["held_out"] = model.score(gt.subset(held))
+    for chip in gt.chips if held else ():
+        part = gt.subset(held).for_chip(chip)
+        if part.cells:
+            model.metrics_["held_out" if len(gt.chips) == 1 else f"held_out@{chip}"] = model.score(part)
     model.metrics_["train_cells"] = f"{args.cells} (seed {args.seed}) of {args.data}"
     precompute = None
     if args.precompute == "nb201":
@@ -266,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=5, help="cross-fitting folds = members per kind")
     p.add_argument("--evaluate", action="store_true", help="score the cells left out and store it as held-out")
     p.add_argument("--out", required=True, metavar="DIR", help="directory to save the model in")
-    p.add_argument("--chip", metavar="NAME", help="the chip whose rows to fit on (needed when the data holds several)")
+    p.add_argument("--chips", metavar="A,B", help="the chips whose rows to fit on (default all in the data); "
+                   "with several the model is chip-aware and its default is the profile's first of them")
     p.add_argument("--precompute", choices=["nb201"], help="save the members' outputs for this space with the model, "
                    "so that it answers there without torch (1.6 MB for NB-201)")
     p.set_defaults(func=_fit)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from surrogate import Cell, data, nb201
+from surrogate.chips import get_chip
 from surrogate.models import GNNRegressor, Surrogate, XGBRegressor
 
 FAST = dict(gnn_params=dict(epochs=15, hidden=16), xgb_params=dict(n_estimators=30), n_folds=2, progress=False)
@@ -152,7 +153,7 @@ def test_any_dag_cell(fitted):
     # a normal form larger than any training cell's adds the members' disagreement to the OOF error
     assert big.simplified().num_nodes == 5  # the skip node 3 merges into node 2
     def table_std(cell, acc):  # the OOF error at this level, widened by the members' disagreement
-        _, spread, var = fitted._mixed([cell], np.array([86400.0]), 1)
+        _, spread, var = fitted._mixed([cell], np.array([86400.0]), 1, get_chip(fitted.chip_))
         base = fitted._error(np.array([[[acc]]]), [86400], [1])[0, 0, 0]
         return base * fitted._spread_factor(spread[:, None], [1])[0, 0, 0], var[0, 0]
 

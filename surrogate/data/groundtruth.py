@@ -217,10 +217,13 @@ class GroundTruth:
             raise ValueError(f"no chip {name!r} in profile {self.profile_name!r}; its chips: {list(self._chips)}")
         return dict(self._chips[name])
 
-    def for_chip(self, name: str) -> GroundTruth:
-        """The rows measured on chip ``name``, with the extras of those cells."""
-        self.chip_spec(name)
-        rows = self._rows[self._rows["chip"] == name]
+    def for_chip(self, *names: str) -> GroundTruth:
+        """The rows measured on chip ``name`` (or on any of several), with the extras of those cells."""
+        if not names:
+            raise ValueError(f"name at least one chip; this ground truth holds {self.chips}")
+        for name in names:
+            self.chip_spec(name)
+        rows = self._rows[self._rows["chip"].isin(names)]
         return GroundTruth(rows, self._profile, self._extras[self._extras["cell"].isin(set(rows["cell"]))])
 
     @property

@@ -39,3 +39,23 @@ def check_training(training: str) -> int:
             f"trained digitally, then programmed), got {training!r}"
         )
     return TRAININGS.index(training)
+
+
+def chip_targets(gt, chips):
+    """``(cells, chip_of_row, times, Y)``: the rows of :func:`targets` for each chip in ``chips``
+    stacked, a cell once per chip it was measured on (rows with no measurement are dropped)."""
+    cells, chip_of_row, parts = [], [], []
+    for chip in chips:
+        part = gt.for_chip(chip)
+        c, times, Y = targets(part)
+        keep = np.isfinite(Y).any(axis=(1, 2))
+        cells += [cell for cell, k in zip(c, keep) if k]
+        chip_of_row += [chip] * int(keep.sum())
+        parts.append((times, Y[keep]))
+    grid = np.unique(np.concatenate([t for t, _ in parts]))
+    Y = np.full((len(cells), len(TRAININGS), len(grid)), np.nan)
+    start = 0
+    for times, y in parts:
+        Y[start:start + len(y), :, np.searchsorted(grid, times)] = y
+        start += len(y)
+    return cells, chip_of_row, grid, Y

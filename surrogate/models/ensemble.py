@@ -5,6 +5,11 @@ k, so every training cell gets an out-of-fold (OOF) prediction. Those OOF predic
 nothing that saw their labels, set the mix of GNN and XGBoost, the noise level per
 (training, time), the level maps and the interval width; they also give the cross-validated
 metrics stored with the model. The K members of each kind are the ensemble used at prediction time.
+
+Fitted on the ground truth of several chips, the model is chip-aware: each row is a (cell, chip)
+pair, members take the chip's features (:meth:`~surrogate.chips.Chip.features`) beside the cell,
+folds keep all rows of a cell together, and any chip can be asked for, including one it never saw
+(with a warning and a wider interval).
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import numpy as np
 from .. import __version__
 from ..calibration import LEVELS, apply_level_map, error_table, fit_level_map, interval_factors, scale_factor_table
 from ..cells import Cell, as_cell
+from ..chips import CHIP_FEATURES, get_chip
 from ..encoding import FeatureSpec
 from ..metrics import score_table
 from ._drift import drift_curve
 from ._params import ParamsMixin
-from ._targets import TRAININGS, check_times, check_training, targets
+from ._targets import TRAININGS, check_times, check_training, chip_targets, targets
 from .prediction import Prediction
 
 __all__ = ["Surrogate"]
@@ -82,7 +88,8 @@ class Surrogate(ParamsMixin):
         self._members = value
 
     def fit(self, ground_truth) -> "Surrogate":
-        """Fit on a ``GroundTruth`` of one profile and one chip; returns ``self``.
+        """Fit on a ``GroundTruth`` of one profile; returns ``self``. With several chips in it the
+        model is chip-aware (see the module docstring); the profile's first chip is its default.
 
         Out-of-fold (OOF) predictions of the cross-fitted members set, in this order: the mix of
         member kinds (per training, the one that ranks the OOF predictions best), a monotone map
@@ -91,44 +98,73 @@ class Surrogate(ParamsMixin):
         calibrated prediction and of the members' disagreement, and the interval factors. The
         maps that produce the residuals are themselves cross-fitted, so the error is out-of-sample.
         """
-        from sklearn.model_selection import KFold
         from tqdm.auto import tqdm
 
         members = self._check_params()
-        cells, times, Y = targets(ground_truth)
-        if len(cells) < 2 * self.n_folds:
+        names = ground_truth.chips or [ground_truth.chip["name"]]
+        self.chips_ = [ground_truth.chip_spec(c) for c in names]
+        self.chip_ = self.chips_[0]
+        cells, F, times, Y = self._rows(ground_truth)
+        n_cells = len(set(cells))
+        if n_cells < 2 * self.n_folds:
             raise ValueError(f"need at least {2 * self.n_folds} cells to fit with n_folds={self.n_folds}, "
-                             f"got {len(cells)}")
+                             f"got {n_cells}")
         degenerate = np.array([c.is_degenerate for c in cells])
         self.profile_ = dict(ground_truth.profile)
         self.profile_hash_ = ground_truth.profile_hash
-        self.chip_ = ground_truth.chip
-        self.ground_truth_hash_ = _hash_targets(cells, times, Y)
+        self.ground_truth_hash_ = self._hash_rows(cells, times, Y)
         self.times_ = times
         self.chance_ = _chance(self.profile_, Y[degenerate])
-        self.n_cells_ = len(cells)
+        self.n_cells_ = n_cells
         self._cache = {}
 
-        folds = list(KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(cells))
+        fold_of = self._folds(cells)
         oof = {m: np.full_like(Y, np.nan) for m in members}
         self.members_ = {m: [] for m in members}
         self.kinds_ = list(members)
-        bar = tqdm(total=len(folds) * len(members), desc="fitting", unit="model", disable=not self.progress)
-        for k, (train, held) in enumerate(folds):
+        bar = tqdm(total=self.n_folds * len(members), desc="fitting", unit="model", disable=not self.progress)
+        for k in range(self.n_folds):
+            train, held = np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)
             for m in members:
-                bar.set_postfix_str(f"{m} fold {k + 1}/{len(folds)}")
+                bar.set_postfix_str(f"{m} fold {k + 1}/{self.n_folds}")
                 model = self._new_member(m, self.random_state + k)
-                model.fit([cells[i] for i in train], times, Y[train])
-                oof[m][held] = model.predict([cells[i] for i in held], times)
+                model.fit([cells[i] for i in train], times, Y[train], chips=_take(F, train))
+                oof[m][held] = model.predict([cells[i] for i in held], times, chips=_take(F, held))
                 self.members_[m].append(model)
                 bar.update()
         bar.close()
         if "gnn" in members:
             self.knots_ = self.members_["gnn"][0].knots_
-        fold_of = np.empty(len(cells), dtype=int)
-        for k, (_, held) in enumerate(folds):
-            fold_of[held] = k
         return self._calibrate_from_oof(cells, Y, oof, fold_of)
+
+    @property
+    def chip_aware_(self) -> bool:
+        """Whether the model was fitted on several chips and takes the chip as an input."""
+        return len(self.chips_) > 1
+
+    def _rows(self, ground_truth):
+        """``(cells, chip features or None, times, Y)``: one row per cell, or per (cell, chip)."""
+        if not self.chip_aware_:
+            cells, times, Y = targets(ground_truth)
+            return cells, None, times, Y
+        cells, chips, times, Y = chip_targets(ground_truth, [c["name"] for c in self.chips_])
+        features = {c["name"]: get_chip(c).features() for c in self.chips_}
+        return cells, np.stack([features[c] for c in chips]), times, Y
+
+    def _hash_rows(self, cells, times, Y) -> str:
+        return _hash_targets(cells, times, Y, [c["name"] for c in self.chips_] if self.chip_aware_ else ())
+
+    def _folds(self, cells) -> np.ndarray:
+        """Fold of each row: folds are drawn over distinct cells, so a cell's chips share one fold."""
+        from sklearn.model_selection import KFold
+
+        unique = list(dict.fromkeys(cells))
+        index = {c: i for i, c in enumerate(unique)}
+        fold_of = np.empty(len(unique), dtype=int)
+        for k, (_, held) in enumerate(KFold(self.n_folds, shuffle=True, random_state=self.random_state)
+                                      .split(unique)):
+            fold_of[held] = k
+        return fold_of[[index[c] for c in cells]]
 
     def recalibrate(self, ground_truth) -> "Surrogate":
         """Learn the mix, level maps and errors again from the fitted members, without refitting them.
@@ -136,19 +172,16 @@ class Surrogate(ParamsMixin):
         ``ground_truth`` must be the one the model was fitted on (checked by hash): the folds are
         rebuilt from ``random_state``, and each member predicts the fold it never saw.
         """
-        from sklearn.model_selection import KFold
-
         self._check_fitted()
-        cells, times, Y = targets(ground_truth)
-        if _hash_targets(cells, times, Y) != self.ground_truth_hash_:
+        cells, F, times, Y = self._rows(ground_truth)
+        if self._hash_rows(cells, times, Y) != self.ground_truth_hash_:
             raise ValueError("recalibrate needs the ground truth the model was fitted on (its hash differs)")
-        folds = list(KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(cells))
+        fold_of = self._folds(cells)
         oof = {m: np.full_like(Y, np.nan) for m in self.kinds_}
-        fold_of = np.empty(len(cells), dtype=int)
-        for k, (_, held) in enumerate(folds):
-            fold_of[held] = k
+        for k in range(self.n_folds):
+            held = np.flatnonzero(fold_of == k)
             for m in self.kinds_:
-                oof[m][held] = self.members_[m][k].predict([cells[i] for i in held], times)
+                oof[m][held] = self.members_[m][k].predict([cells[i] for i in held], times, chips=_take(F, held))
         self.__dict__.pop("_cache", None)
         return self._calibrate_from_oof(cells, Y, oof, fold_of)
 
@@ -185,44 +218,49 @@ class Surrogate(ParamsMixin):
         return self
 
     # ------------------------------------------------------------------ predict
-    def _entries(self, cells):
-        """Per-cell, time-free member outputs, cached: GNN drift coefficients ``[n, Mg, 2, 1 + K]`` and
-        XGBoost predictions at the fitted times ``[n, Mx, 2, T]`` (trees are step functions of log-time
-        between the fitted times: log-linear interpolation between them is as exact and smoother)."""
+    def _entries(self, cells, chip):
+        """Per-cell, time-free member outputs on ``chip`` (a :class:`~surrogate.chips.Chip`), cached:
+        GNN drift coefficients ``[n, Mg, 2, 1 + K]`` and XGBoost predictions at the fitted times
+        ``[n, Mx, 2, T]`` (trees are step functions of log-time between the fitted times: log-linear
+        interpolation between them is as exact and smoother)."""
         cache = self._cell_cache()
-        keys = [_key(c) for c in cells]
+        keys = [(_key(c), chip.hash) for c in cells]
         missing = list(dict.fromkeys(k for k in keys if k not in cache))
         if missing:
             from ..encoding import collate
 
+            new = [c for c, _ in missing]
+            F = np.tile(chip.features(), (len(new), 1)) if self.chip_aware_ else None
             cols = {}
             if "gnn" in self.kinds_:
-                batch = collate(missing)
-                cols["gnn"] = np.stack([m.coefficients(missing, batch=batch) for m in self.members_["gnn"]], 1)
+                batch = collate(new)
+                cols["gnn"] = np.stack([m.coefficients(new, batch=batch, chips=F) for m in self.members_["gnn"]], 1)
             if "xgb" in self.kinds_:
                 models = self.members_["xgb"]
-                rows = models[0].design(missing, self.times_)
-                shape = (len(missing), len(TRAININGS), len(self.times_))
+                rows = models[0].design(new, self.times_, chips=F)
+                shape = (len(new), len(TRAININGS), len(self.times_))
                 cols["xgb"] = np.stack([m.predict_rows(rows).reshape(shape) for m in models], 1)
             for i, key in enumerate(missing):
                 cache[key] = {m: v[i].astype(np.float32) for m, v in cols.items()}
         return {m: np.stack([cache[k][m] for k in keys]) for m in self.kinds_}
 
     def _cell_cache(self) -> dict:
-        """Normal form -> member outputs; a loaded model starts from the cache it was saved with."""
+        """(normal form, chip hash) -> member outputs; a loaded model starts from the cache it was saved with."""
         if "_cache" not in self.__dict__:
             self._cache = {}
             path = self.__dict__.get("_cache_file")
             if path is not None and path.is_file():
                 with np.load(path, allow_pickle=False) as f:
                     arrays = {m: f[m] for m in self.kinds_}
-                    for i, text in enumerate(f["cells"].tolist()):
-                        self._cache[Cell.from_str(text)] = {m: arrays[m][i] for m in self.kinds_}
+                    cells = f["cells"].tolist()
+                    chips = f["chips"].tolist() if "chips" in f.files else [get_chip(self.chip_).hash] * len(cells)
+                    for i, (text, chip) in enumerate(zip(cells, chips)):
+                        self._cache[Cell.from_str(text), chip] = {m: arrays[m][i] for m in self.kinds_}
         return self._cache
 
-    def _raw(self, cells, times, k):
+    def _raw(self, cells, times, k, chip):
         """Per member kind, member outputs for training ``k`` at ``times``: ``[M, n, T]`` in percent."""
-        entries = self._entries(cells)
+        entries = self._entries(cells, chip)
         log_t = np.log10(np.asarray(times, dtype=float))
         out = {}
         for m, e in entries.items():
@@ -233,9 +271,9 @@ class Surrogate(ParamsMixin):
             out[m] = np.moveaxis(out[m], 1, 0)
         return out
 
-    def _mixed(self, cells, times, k):
+    def _mixed(self, cells, times, k, chip):
         """Mixed raw prediction ``[n, T]`` and the cross-kind disagreement ``[n, T]``, ``[n, T]`` member variance."""
-        raw = self._raw(cells, times, k)
+        raw = self._raw(cells, times, k, chip)
         means = {m: r.mean(0) for m, r in raw.items()}
         mix = sum(self.weights_[m][k] * means[m] for m in raw)
         var = sum(self.weights_[m][k] * (raw[m].var(0) + (means[m] - mix) ** 2) for m in raw)
@@ -295,15 +333,17 @@ class Surrogate(ParamsMixin):
             t_inference: seconds since programming, scalar or 1-D.
             training: ``"hwa"`` (hardware-aware fine-tuned) or ``"standard"``.
             level: coverage of the ``[lower, upper]`` interval.
-            chip: the chip asked about (a preset name, dict or :class:`~surrogate.chips.Chip`);
-                ``None`` is the chip the model was fitted on. Another chip is refused.
+            chip: the chip asked about (a preset name, JSON file, dict or :class:`~surrogate.chips.Chip`);
+                ``None`` is the model's default chip. A single-chip model refuses any other chip; a
+                chip-aware model answers for any, warning (and widening the interval by the members'
+                disagreement) for a chip it was not fitted on.
 
         Returns:
             A :class:`Prediction` with arrays ``(len(archs), len(t))``, or floats for one
             architecture and a scalar time.
         """
         self._check_fitted()
-        self._check_chip(chip)
+        chip, new_chip = self._chip(chip)
         k = check_training(training)
         t, scalar_t = check_times(t_inference)
         if not 0 < level < 1:
@@ -315,16 +355,17 @@ class Surrogate(ParamsMixin):
             warnings.warn(f"t_inference outside the fitted range [{lo:g}, {hi:g}] s: extrapolating, "
                           "with a wider interval", stacklevel=2)
         grid, where = np.unique(np.concatenate([self.times_, t]), return_inverse=True)
-        mix, spread, var = self._mixed(cells, grid, k)
+        mix, spread, var = self._mixed(cells, grid, k, chip)
         mean = self._level(mix, grid, k)
         pick = np.concatenate([where[:1], where[len(self.times_):]])  # t_ref, then the asked times
         mean, spread, var, g = mean[:, pick], spread[:, pick], var[:, pick], grid[pick]
         sigma = self._error(mean[:, None], g, [k])[:, 0] * self._spread_factor(spread[:, None], [k])[:, 0]
-        # the OOF error covers cells like the training cells; for a cell whose normal form has
-        # more nodes than any training cell's, the members' disagreement is added on top (by the
-        # normal form, so that equal networks drawn differently get the same interval)
+        # the OOF error covers cells like the training cells on the training chips; for a cell whose
+        # normal form has more nodes than any training cell's, or a chip not fitted on, the members'
+        # disagreement is added on top (by the normal form, so that equal networks drawn differently
+        # get the same interval)
         most = max(n for n, _ in self.shapes_)
-        novel = np.array([c.simplified().num_nodes > most for c in cells])
+        novel = np.array([new_chip or c.simplified().num_nodes > most for c in cells])
         std = np.sqrt(sigma**2 + novel[:, None] * var) * (1 + 0.5 * np.concatenate([[0], outside]))
         z = np.interp(np.log10(g), np.log10(self.times_), self._z(level)[k])
         deg = np.array([c.is_degenerate for c in cells])
@@ -353,17 +394,20 @@ class Surrogate(ParamsMixin):
         acc = np.atleast_1d(self.predict(cells, float(t[0]), training=training, chip=chip).accuracy)
         return np.argsort(-acc, kind="stable")
 
-    def score(self, ground_truth, level: float = 0.9) -> dict:
-        """Metrics against measured ground truth, per training, averaged over its times.
+    def score(self, ground_truth, level: float = 0.9, chip: str | None = None) -> dict:
+        """Metrics against measured ground truth of one chip (``chip`` picks one of several), per
+        training, averaged over its times.
 
         Kendall tau, Spearman, MAE, precision@1 % and the coverage of the ``level`` interval,
         each computed per time and then averaged; ``per_time`` keeps the unaveraged values.
         """
         self._check_fitted()
+        if chip is not None:
+            ground_truth = ground_truth.for_chip(chip)
         cells, times, Y = targets(ground_truth)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # times outside the fitted range are fine here
-            preds = [self.predict(cells, times, training=t, level=level) for t in TRAININGS]
+            warnings.simplefilter("ignore")  # times (or a chip) outside the fitted range are fine here
+            preds = [self.predict(cells, times, training=t, level=level, chip=ground_truth.chip) for t in TRAININGS]
         f = {name: np.stack([getattr(p, name) for p in preds], axis=1) for name in ("accuracy", "lower", "upper")}
         return score_table(f["accuracy"], Y, f["lower"], f["upper"], TRAININGS, times)
 
@@ -376,18 +420,30 @@ class Surrogate(ParamsMixin):
         if not hasattr(self, "weights_"):
             raise RuntimeError("this Surrogate is not fitted yet: call fit(ground_truth) or surrogate.load(...)")
 
-    def _check_chip(self, chip):
-        if chip is None:
-            return
-        from ..chips import get_chip
-
-        asked, own = get_chip(chip), get_chip(self.chip_)
-        if asked != own:
-            raise ValueError(f"this model was fitted on chip {own.name!r} [{own.hash}] only and cannot predict "
-                             f"chip {asked.name!r} [{asked.hash}]; fit a model on that chip's ground truth")
+    def _chip(self, chip):
+        """The asked chip as a :class:`~surrogate.chips.Chip` (``None``: the default), and whether it is
+        new to the model. A single-chip model refuses any other chip; a chip-aware one warns."""
+        own = [get_chip(c) for c in self.chips_]
+        asked = own[0] if chip is None else get_chip(chip)
+        if asked in own:
+            return asked, False
+        # a chip is its settings: a preset saved under another name is still the chip it was fitted on
+        same = [c for c in own if c.features().tobytes() == asked.features().tobytes()]
+        if same and self.chip_aware_:
+            return asked, False
+        if not self.chip_aware_:
+            raise ValueError(f"this model was fitted on chip {own[0].name!r} [{own[0].hash}] only and cannot "
+                             f"predict chip {asked.name!r} [{asked.hash}]; fit a model on that chip's ground "
+                             "truth, or a chip-aware model on several chips")
+        warnings.warn(f"chip {asked.name!r} [{asked.hash}] is not one this model was fitted on "
+                      f"({', '.join(c.name for c in own)}): extrapolating, with a wider interval", stacklevel=3)
+        return asked, True
 
     def __repr__(self):
-        fitted = f", fitted on {self.n_cells_} cells of {self.profile_.get('name')!r}" if hasattr(self, "weights_") else ""
+        fitted = ""
+        if hasattr(self, "weights_"):
+            chips = ", ".join(c["name"] for c in self.chips_)
+            fitted = f", fitted on {self.n_cells_} cells of {self.profile_.get('name')!r}, chips {chips}"
         return f"Surrogate(members={tuple(self.members)!r}, n_folds={self.n_folds}{fitted})"
 
     # ------------------------------------------------------------------ persistence
@@ -416,7 +472,8 @@ class Surrogate(ParamsMixin):
             "format": "surrogate-model", "format_version": FORMAT_VERSION, "package_version": __version__,
             "settings": {"members": list(self.members), "n_folds": self.n_folds, "gnn_params": self.gnn_params,
                          "xgb_params": self.xgb_params, "random_state": self.random_state},
-            "profile": self.profile_, "profile_hash": self.profile_hash_, "chip": self.chip_,
+            "profile": self.profile_, "profile_hash": self.profile_hash_, "chips": self.chips_,
+            "chip_features": list(CHIP_FEATURES) if self.chip_aware_ else None,
             "ground_truth_hash": self.ground_truth_hash_,
             "feature_spec": FeatureSpec().to_dict(), "n_cells": self.n_cells_, "times": self.times_.tolist(),
             "chance": self.chance_, "weights": {m: w.tolist() for m, w in self.weights_.items()},
@@ -430,8 +487,10 @@ class Surrogate(ParamsMixin):
         (path / "cache.npz").unlink(missing_ok=True)
         if precompute is not None:
             keys = list(dict.fromkeys(_key(as_cell(c)) for c in precompute))
-            entries = self._entries(keys)
+            chip = get_chip(self.chip_)
+            entries = self._entries(keys, chip)
             np.savez_compressed(path / "cache.npz", cells=np.array([c.to_str() for c in keys]),
+                                chips=np.array([chip.hash] * len(keys)),
                                 **{m: v.astype(np.float32) for m, v in entries.items()})
         return path
 
@@ -447,6 +506,8 @@ class Surrogate(ParamsMixin):
                              f"(found {manifest.get('format')!r} version {manifest.get('format_version')!r}): refit it")
         if manifest["feature_spec"] != FeatureSpec().to_dict():
             raise ValueError(f"{path} was saved with another feature layout: {manifest['feature_spec']}")
+        if manifest.get("chip_features") not in (None, list(CHIP_FEATURES)):
+            raise ValueError(f"{path} was saved with another chip feature layout: {manifest['chip_features']}")
         s = manifest["settings"]
         model = cls(members=tuple(s["members"]), n_folds=s["n_folds"], gnn_params=s["gnn_params"],
                     xgb_params=s["xgb_params"], random_state=s["random_state"])
@@ -457,7 +518,8 @@ class Surrogate(ParamsMixin):
         model.times_ = np.asarray(manifest["times"], dtype=float)
         model.chance_ = manifest["chance"]
         model.weights_ = {m: np.asarray(w) for m, w in manifest["weights"].items()}
-        model.chip_ = manifest["chip"]
+        model.chips_ = manifest["chips"] if "chips" in manifest else [manifest["chip"]]
+        model.chip_ = model.chips_[0]
         model.level_maps_ = [[np.asarray(m, dtype=float) for m in row] for row in manifest["level_maps"]]
         model.error_at_ = np.asarray(manifest["error_at"])
         model.error_ = np.asarray(manifest["error"])
@@ -595,9 +657,15 @@ def _rank_weights(oof: dict, Y: np.ndarray) -> dict:
     return {kinds[0]: w, kinds[1]: 1 - w}
 
 
-def _hash_targets(cells, times, Y) -> str:
+def _take(F, rows):
+    return None if F is None else F[rows]
+
+
+def _hash_targets(cells, times, Y, chips=()) -> str:
     h = hashlib.sha256()
     h.update("\n".join(c.to_str() for c in cells).encode())
+    if chips:
+        h.update(("\n" + ",".join(chips)).encode())
     h.update(np.asarray(times, dtype=np.float64).tobytes())
     h.update(np.ascontiguousarray(Y, dtype=np.float64).tobytes())
     return h.hexdigest()[:16]

@@ -126,19 +126,27 @@ class DriftHead(nn.Module):
 
 
 class _Net(nn.Module):
-    def __init__(self, hidden, knots):
-        super().__init__()
-        self.encoder = DagEncoder(hidden)
-        self.head = DriftHead(2 * hidden, knots, hidden)
+    """Encoder, then the head on ``[cell embedding, chip features]`` (``n_chip`` of them, maybe 0)."""
 
-    def forward(self, batch, x):
+    def __init__(self, hidden, knots, n_chip=0):
+        super().__init__()
+        self.n_chip = n_chip
+        self.encoder = DagEncoder(hidden)
+        self.head = DriftHead(2 * hidden + n_chip, knots, hidden)
+
+    def embed(self, batch, chips=None):
         z = self.encoder(batch.edge_index, batch.op, batch.level, batch.batch, batch.ptr)
-        return self.head(z, x)
+        return z if not self.n_chip else torch.cat([z, chips], dim=-1)
+
+    def forward(self, batch, x, chips=None):
+        return self.head(self.embed(batch, chips), x)
 
 
 class GNNRegressor(ParamsMixin):
     """Fits :class:`DagEncoder` + :class:`DriftHead` to accuracy over (training, time).
 
+    Chip features (:meth:`~surrogate.chips.Chip.features`, one row per cell) join the cell's
+    embedding at the head when given to ``fit``; such a model needs them at prediction time.
     Settings are stored as given; ``fit`` returns ``self``; learned state ends in ``_``.
     """
 
@@ -152,13 +160,15 @@ class GNNRegressor(ParamsMixin):
         self.weight_decay = weight_decay
         self.random_state = random_state
 
-    def fit(self, cells, times, Y):
-        """``Y``: ``[n_cells, 2, n_times]`` accuracy in percent, NaN where unmeasured."""
+    def fit(self, cells, times, Y, chips=None):
+        """``Y``: ``[n_cells, 2, n_times]`` accuracy in percent, NaN where unmeasured; ``chips``:
+        ``[n_cells, d]`` features of the chip each row was measured on, or ``None``."""
         times = np.asarray(times, dtype=float)
         gen = torch.Generator().manual_seed(self.random_state)
         torch.manual_seed(self.random_state)
         self.knots_ = np.log10(times[:-1] if len(times) > 1 else times)
-        self.net_ = _Net(self.hidden, self.knots_)
+        chips = None if chips is None else torch.as_tensor(np.asarray(chips, dtype=np.float32).reshape(len(Y), -1))
+        self.net_ = _Net(self.hidden, self.knots_, 0 if chips is None else chips.shape[1])
         x = torch.tensor(np.log10(times), dtype=torch.float32)
         y = torch.tensor(np.asarray(Y, dtype=np.float32) / 100.0)
         mask = ~torch.isnan(y)
@@ -173,7 +183,7 @@ class GNNRegressor(ParamsMixin):
         for _ in range(self.epochs):
             for idx in torch.randperm(len(cells), generator=gen).split(self.batch_size):
                 batch = collate([cells[i] for i in idx.tolist()])
-                pred = self.net_(batch, x)
+                pred = self.net_(batch, x, None if chips is None else chips[idx])
                 err = (pred - y[idx]) ** 2
                 loss = (err * weight[idx]).sum() / mask[idx].sum().clamp(min=1)
                 if self.rank_loss:
@@ -186,19 +196,25 @@ class GNNRegressor(ParamsMixin):
         return self
 
     @torch.inference_mode()
-    def predict(self, cells, times, batch=None) -> np.ndarray:
+    def predict(self, cells, times, batch=None, chips=None) -> np.ndarray:
         """Accuracy in percent, ``[n_cells, 2, n_times]``; ``batch`` reuses a :func:`collate` result."""
         batch = collate(list(cells)) if batch is None else batch
         x = torch.tensor(np.log10(np.asarray(times, dtype=float)), dtype=torch.float32)
-        return self.net_(batch, x).numpy().astype(float) * 100.0
+        return self.net_(batch, x, self._chips(chips, batch)).numpy().astype(float) * 100.0
 
     @torch.inference_mode()
-    def coefficients(self, cells, batch=None) -> np.ndarray:
+    def coefficients(self, cells, batch=None, chips=None) -> np.ndarray:
         """Per cell, what does not depend on time: ``[n_cells, 2, 1 + knots]`` (see :func:`~surrogate.models._drift.drift_curve`)."""
         batch = collate(list(cells)) if batch is None else batch
-        net = self.net_
-        z = net.encoder(batch.edge_index, batch.op, batch.level, batch.batch, batch.ptr)
-        return net.head.coefficients(z).numpy().astype(float)
+        z = self.net_.embed(batch, self._chips(chips, batch))
+        return self.net_.head.coefficients(z).numpy().astype(float)
+
+    def _chips(self, chips, batch):
+        if not self.net_.n_chip:
+            return None
+        if chips is None:
+            raise ValueError("this model was fitted with chip features: pass chips=[n_cells, d]")
+        return torch.as_tensor(np.asarray(chips, dtype=np.float32).reshape(batch.ptr.numel() - 1, -1))
 
     # persistence: a state_dict (tensors only, read with weights_only=True)
     def state_dict(self) -> dict:
@@ -208,7 +224,8 @@ class GNNRegressor(ParamsMixin):
     def from_state(cls, params: dict, knots, state: dict) -> "GNNRegressor":
         model = cls(**params)
         model.knots_ = np.asarray(knots, dtype=float)
-        model.net_ = _Net(model.hidden, model.knots_)
+        n_chip = state["head.mlp.0.weight"].shape[1] - 2 * model.hidden
+        model.net_ = _Net(model.hidden, model.knots_, n_chip)
         model.net_.load_state_dict(state)
         model.net_.eval()
         return model

@@ -1,4 +1,4 @@
-"""Gradient-boosted trees on cell features, with log-time and training as inputs.
+"""Gradient-boosted trees on cell (and chip) features, with log-time and training as inputs.
 
 One booster learns every (training, time) column: rows are (cell, training, time) and the
 log-time feature carries a decreasing monotone constraint, so predictions never rise with
@@ -17,7 +17,10 @@ __all__ = ["XGBRegressor"]
 
 
 class XGBRegressor(ParamsMixin):
-    """XGBoost on :func:`~surrogate.encoding.features` + ``[log10 t, training]``.
+    """XGBoost on :func:`~surrogate.encoding.features` + chip features + ``[log10 t, training]``.
+
+    Chip features (:meth:`~surrogate.chips.Chip.features`, one row per cell) are given to ``fit``
+    or not at all; a model fitted with them needs them at prediction time.
 
     Args:
         features: ``"all"`` (:class:`~surrogate.encoding.FeatureSpec`'s full layout) or ``"onehot"``,
@@ -38,8 +41,9 @@ class XGBRegressor(ParamsMixin):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def design(self, cells, times, trainings=range(len(TRAININGS))) -> np.ndarray:
-        """Input rows ordered (cell, training, time): cell features, ``log10 t``, training index.
+    def design(self, cells, times, trainings=range(len(TRAININGS)), chips=None) -> np.ndarray:
+        """Input rows ordered (cell, training, time): cell features, chip features (``chips``:
+        ``[n_cells, d]`` or ``None``), ``log10 t``, training index.
 
         Every member of an ensemble shares this layout, so the rows can be built once for all.
         """
@@ -49,17 +53,20 @@ class XGBRegressor(ParamsMixin):
             X = X[:, : len(spec.pairs) * 5]
         elif self.features != "all":
             raise ValueError(f"features must be 'all' or 'onehot', got {self.features!r}")
+        if chips is not None:
+            X = np.column_stack([X, np.asarray(chips, dtype=np.float32).reshape(len(X), -1)])
         trainings = list(trainings)
         lt = np.log10(np.asarray(times, dtype=np.float32))
         n, nk, nt = len(X), len(trainings), len(lt)
         tr = np.tile(np.repeat(np.asarray(trainings, dtype=np.float32), nt), n)
         return np.column_stack([np.repeat(X, nk * nt, axis=0), np.tile(lt, n * nk), tr])
 
-    def fit(self, cells, times, Y):
-        """``Y``: ``[n_cells, 2, n_times]`` accuracy in percent, NaN where unmeasured."""
+    def fit(self, cells, times, Y, chips=None):
+        """``Y``: ``[n_cells, 2, n_times]`` accuracy in percent, NaN where unmeasured; ``chips``:
+        ``[n_cells, d]`` features of the chip each row was measured on, or ``None``."""
         import xgboost as xgb
 
-        rows = self.design(cells, times)
+        rows = self.design(cells, times, chips=chips)
         y = np.asarray(Y, dtype=np.float32).reshape(-1)
         keep = ~np.isnan(y)
         monotone = "(" + ",".join(["0"] * (rows.shape[1] - 2) + ["-1", "0"]) + ")"
@@ -73,10 +80,11 @@ class XGBRegressor(ParamsMixin):
         self.booster_ = xgb.train(params, dtrain, num_boost_round=self.n_estimators)
         return self
 
-    def predict(self, cells, times, trainings=range(len(TRAININGS))) -> np.ndarray:
+    def predict(self, cells, times, trainings=range(len(TRAININGS)), chips=None) -> np.ndarray:
         """Accuracy in percent, ``[n_cells, len(trainings), n_times]``."""
         cells, trainings = list(cells), list(trainings)
-        return self.predict_rows(self.design(cells, times, trainings)).reshape(len(cells), len(trainings), -1)
+        rows = self.design(cells, times, trainings, chips)
+        return self.predict_rows(rows).reshape(len(cells), len(trainings), -1)
 
     def predict_rows(self, rows: np.ndarray) -> np.ndarray:
         """Predictions for rows built by :meth:`design`, so several members can share them; trees can
