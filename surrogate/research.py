@@ -3,12 +3,15 @@
 Every split takes cells (anything :func:`~surrogate.cells.as_cell` accepts) and returns
 ``(train, test)`` lists of :class:`~surrogate.cells.Cell`, disjoint, in a seeded order; none keeps
 state. In-distribution: random; by isomorphism class (a network's twins never on both sides).
-Out of distribution: leave one op out, small-to-large (parameter count), NB-201 to other DAG shapes.
-:func:`learning_curve` scores a model factory on growing training sets.
+Out of distribution: leave one op out, small-to-large (parameter count), NB-201 to other DAG shapes;
+:meth:`GroundTruth.until <surrogate.data.GroundTruth.until>` cuts the times a model may learn from.
+:func:`learning_curve` scores a model factory on growing training sets; :func:`chip_transfer` asks
+how a model answers for a chip it never saw, and how many cells measured there it needs.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -16,7 +19,7 @@ import numpy as np
 from .cells import OPS, Arch, Cell, as_cell
 
 __all__ = ["random_split", "isomorphism_split", "leave_op_out_split", "size_split", "shape_split",
-           "learning_curve"]
+           "learning_curve", "chip_transfer"]
 
 
 def _cells(cells: Iterable[Arch]) -> list[Cell]:
@@ -113,3 +116,55 @@ def learning_curve(ground_truth, model_factory: Callable[[int], object], sizes: 
                 rows.append({"size": size, "seed": seed, "training": training,
                              **{k: v for k, v in metrics.items() if k != "per_time"}})
     return pd.DataFrame(rows)
+
+
+def chip_transfer(ground_truth, chip: str, train: Sequence[Arch], test: Sequence[Arch],
+                  model_factory: Callable[[int], object], sizes: Sequence[int] = (), seed: int = 0):
+    """How well a model answers for ``chip`` on the ``test`` cells, by what it was fitted on:
+
+    - ``own``: the ``train`` cells measured on ``chip`` alone (the reference);
+    - ``default``: the ``train`` cells on the profile's default chip, asked as if it were that chip;
+    - ``chip-aware``, ``n_new`` = 0: the ``train`` cells on every other chip (leave one chip out);
+    - ``chip-aware``, ``n_new`` = n for n in ``sizes``: the same plus the first n ``train`` cells
+      (in a seeded order) measured on ``chip``: a learning curve for a new chip.
+
+    Returns a pandas DataFrame, one row per (method, n_new, training) with the scores of
+    ``Surrogate.score`` averaged over times (the test cells' measurements on ``chip``).
+    """
+    import pandas as pd
+
+    chips = ground_truth.chips
+    if chip not in chips or len(chips) < 2:
+        raise ValueError(f"chip must be one of several chips in the ground truth {chips}, got {chip!r}")
+    default = chips[0] if chip != chips[0] else chips[1]
+    others = [c for c in chips if c != chip]
+    train = list(dict.fromkeys(as_cell(c) for c in train))
+    order = [train[i] for i in np.random.default_rng(seed).permutation(len(train))]
+    target = ground_truth.subset(test).for_chip(chip)
+    runs = [("own", len(train), ground_truth.subset(train).for_chip(chip)),
+            ("default", 0, ground_truth.subset(train).for_chip(default)),
+            ("chip-aware", 0, ground_truth.subset(train).for_chip(*others))]
+    for n in sizes:
+        if not 0 < n <= len(train):
+            raise ValueError(f"sizes must be in [1, {len(train)}], got {n!r}")
+        rows = pd.concat([ground_truth.subset(train).for_chip(*others).to_frame(),
+                          ground_truth.subset(order[:n]).for_chip(chip).to_frame()])
+        runs.append(("chip-aware", n, _frame_gt(ground_truth, rows)))
+    # the default chip's model is scored on the asked chip's measurements, relabelled as its own chip
+    relabelled = _frame_gt(ground_truth, target.to_frame().assign(chip=default))
+    out = []
+    for method, n_new, gt in runs:
+        model = model_factory(seed).fit(gt)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the left-out chip is new to the model: it says so
+            scores = model.score(relabelled if method == "default" else target)
+        for training, metrics in scores.items():
+            out.append({"chip": chip, "method": method, "n_new": n_new, "training": training,
+                        **{k: v for k, v in metrics.items() if k != "per_time"}})
+    return pd.DataFrame(out)
+
+
+
+def _frame_gt(ground_truth, frame):
+    """A GroundTruth of ``ground_truth``'s profile holding the rows of ``frame`` (from ``to_frame``)."""
+    return type(ground_truth)(frame.drop(columns="profile"), ground_truth.profile, ground_truth.extras_frame())

@@ -1,6 +1,6 @@
 import pytest
 
-from surrogate import Cell, data, nb201
+from surrogate import Cell, data, nb201, research
 from surrogate.models import Surrogate
 from surrogate.research import (isomorphism_split, leave_op_out_split, learning_curve, random_split, shape_split,
                                 size_split)
@@ -59,3 +59,32 @@ def test_learning_curve_small():
     assert len(curve) == 2 * 2 * 2 and set(curve["training"]) == {"hwa", "standard"}
     means = curve[curve.training == "hwa"].groupby("size")["kendall"].mean()
     assert means[120] > 0.3  # it learns something held out; more data is not asserted to help in so few cells
+
+
+def test_chip_transfer_on_a_new_chip():
+    from surrogate.models import Surrogate
+
+    gt = data.load("proxy-digits")
+    cells = gt.for_chip("pcm-nocomp").cells
+
+    def fast(seed):
+        return Surrogate(gnn_params=dict(epochs=10, hidden=16), xgb_params=dict(n_estimators=30), n_folds=2,
+                         progress=False, random_state=seed)
+
+    df = research.chip_transfer(gt, "pcm-nocomp", cells[:30], cells[30:60], fast, sizes=[15])
+    assert list(dict.fromkeys(zip(df.method, df.n_new))) == [("own", 30), ("default", 0), ("chip-aware", 0),
+                                                            ("chip-aware", 15)]
+    mae = df[df.training == "hwa"].set_index(["method", "n_new"])["mae"]
+    # without drift compensation accuracy collapses: the default chip's model is off by tens of points,
+    # and a few cells measured on the chip fix most of it
+    assert mae["default", 0] > 15 and mae["chip-aware", 15] < 0.6 * mae["default", 0]
+    with pytest.raises(ValueError, match="one of several chips"):
+        research.chip_transfer(gt, "pcm-hermes", cells[:30], cells[30:60], fast)
+
+
+def test_until_keeps_early_times():
+    gt = data.load("proxy-digits").for_chip("anb-pcm")
+    early = gt.until(2592000)
+    assert early.times.max() == 2592000 and len(early.cells) == len(gt.cells)
+    with pytest.raises(ValueError, match="no rows"):
+        gt.until(1)

@@ -226,6 +226,13 @@ class GroundTruth:
         rows = self._rows[self._rows["chip"].isin(names)]
         return GroundTruth(rows, self._profile, self._extras[self._extras["cell"].isin(set(rows["cell"]))])
 
+    def until(self, t_max: float) -> GroundTruth:
+        """The rows measured at most ``t_max`` seconds after programming (to study extrapolation in time)."""
+        rows = self._rows[self._rows["t_inference"] <= t_max]
+        if rows.empty:
+            raise ValueError(f"no rows at t_inference <= {t_max:g} s; times here: {self.times.tolist()}")
+        return GroundTruth(rows, self._profile, self._extras[self._extras["cell"].isin(set(rows["cell"]))])
+
     @property
     def seeds(self) -> list[int]:
         return sorted(set(self._rows["seed"].tolist()) | set(self._extras["seed"].tolist()))
