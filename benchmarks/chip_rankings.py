@@ -3,7 +3,11 @@
 For every chip and training: the mean accuracy at 60 s and at 1 year, the mean loss between them,
 Kendall's tau of the chip's ranking against the default chip's at the same time, and whether the
 default chip's best cell is still in the chip's top 5 %. Cells: those measured on every chip.
-Writes the "Chips in the proxy data" section of BENCHMARKS.md.
+Then, for the designer: which ops a chip punishes. Per chip, the extra loss against the default chip
+(default accuracy minus the chip's, same cell and time) is regressed on the cell's op counts (least
+squares with an intercept; none is the reference op), so each coefficient is the extra points lost per
+edge of that op. Figure: ``docs/figures/chips.png`` (tau vs the default chip over time; op
+coefficients at 1 day). Writes the "Chips in the proxy data" section of BENCHMARKS.md.
 
     PYTHONPATH=. python benchmarks/chip_rankings.py [--data benchmark_data/proxy-digits.sqlite]
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import kendalltau
@@ -21,6 +26,7 @@ from _report import write_section
 from surrogate import data
 
 YEAR, MINUTE = 31536000.0, 60.0
+FIGURE = Path(__file__).resolve().parent.parent / "docs" / "figures" / "chips.png"
 
 
 def main() -> None:
@@ -51,9 +57,48 @@ def main() -> None:
             lines.append(f"| {chip} | {training} | {m[:, j60].mean():.1f} | {m[:, jy].mean():.1f} | "
                          f"{(m[:, j60] - m[:, jy]).mean():.1f} | {taus[0]:.2f} | {taus[1]:.2f} | "
                          f"{'yes' if best in top else 'no'} |")
-    text = "\n".join(lines)
+    ops_text, fig = _op_effects(gt, per_chip, cells)
+    fig.savefig(FIGURE, dpi=90)
+    text = "\n".join(lines) + "\n\n" + ops_text + f"\n\n![chips]({FIGURE.relative_to(FIGURE.parents[2])})"
     print(text)
-    write_section("## Chips in the proxy data (preliminary)", text)
+    write_section("## Chips in the proxy data", text)
+
+
+def _op_effects(gt, per_chip, cells, at=86400.0):
+    """Extra points lost per edge of each op on each chip vs the default chip (hwa, at ``at``), and the figure."""
+    from matplotlib.figure import Figure
+
+    from surrogate.cells import OPS
+
+    ops = [o for o in OPS if o != "none"]
+    X = np.column_stack([np.ones(len(cells))] + [[c.ops.count(o) for c in cells] for o in ops])
+    ref = per_chip[gt.chips[0]].subset(cells).targets("hwa")
+    j = list(ref.times).index(at)
+    fig = Figure(figsize=(10, 3.6))
+    ax_tau, ax_ops = fig.subplots(1, 2)
+    lines = [f"Extra loss against the default chip per edge of each op (hwa, t = {at:g} s; least squares over the "
+             f"{len(cells)} cells, an intercept plus op counts, `none` the reference): positive = this op loses more "
+             "on this chip.", "", "| chip | " + " | ".join(ops) + " | R^2 |", "| --- |" + " ---: |" * (len(ops) + 1)]
+    width = 0.8 / (len(per_chip) - 1)
+    for i, (chip, g) in enumerate(list(per_chip.items())[1:]):
+        t = g.subset(cells).targets("hwa")
+        taus = [kendalltau(t.mean[:, k], ref.mean[:, k]).statistic for k in range(len(t.times))]
+        ax_tau.plot(t.times, taus, marker="o", label=chip)
+        extra = ref.mean[:, j] - t.mean[:, j]
+        coef, *_ = np.linalg.lstsq(X, extra, rcond=None)
+        r2 = 1 - np.var(extra - X @ coef) / np.var(extra)
+        lines.append(f"| {chip} | " + " | ".join(f"{c:+.2f}" for c in coef[1:]) + f" | {r2:.2f} |")
+        ax_ops.bar(np.arange(len(ops)) + (i - (len(per_chip) - 2) / 2) * width, coef[1:], width, label=chip)
+    ax_tau.set(xscale="log", xlabel="time since programming (s)", ylabel="Kendall tau vs anb-pcm",
+               title="Does the chip rank cells like the default? (hwa)")
+    ax_tau.axhline(0, color="grey", lw=0.5)
+    ax_ops.set_xticks(np.arange(len(ops)), [o.replace("nor_conv_", "conv").replace("_3x3", "") for o in ops])
+    ax_ops.set(ylabel="extra points lost per edge", title=f"Which ops a chip punishes (hwa, {at / 86400:g} d)")
+    ax_ops.axhline(0, color="grey", lw=0.5)
+    ax_ops.legend(fontsize=7)
+    ax_tau.legend(fontsize=7)
+    fig.tight_layout()
+    return "\n".join(lines), fig
 
 
 if __name__ == "__main__":
