@@ -1,0 +1,60 @@
+"""The proxy data set's datasheet numbers: counts, spread across cells, repetition noise, noise ceiling.
+
+Per chip, training and time: how many cells, the spread of their mean accuracies (std across
+non-degenerate cells), the repetition noise (median within-cell std over the 3 programmings), and,
+on the cells measured with two training seeds, our noise ceiling: Kendall tau and mean |difference|
+between the seed-0 and seed-1 means of the same cells (no model can rank better than a re-run does).
+Writes the "Proxy data set: spread and noise ceiling" section of BENCHMARKS.md.
+
+    PYTHONPATH=. python benchmarks/proxy_datasheet.py
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+from scipy.stats import kendalltau
+
+from _report import write_section
+
+from surrogate import data
+
+
+def main() -> None:
+    gt = data.load("proxy-digits")
+    live_all = [c for c in gt.cells if not c.is_degenerate]
+    n_nb = sum(c.is_nb201 for c in gt.cells)
+    lines = [f"Data: `proxy-digits` ({gt.profile_name} [{gt.profile_hash}]): {len(gt.cells):,} cells ({n_nb:,} NB-201, "
+             f"{len(gt.cells) - n_nb:,} other DAGs; {len(gt.cells) - len(live_all)} degenerate), {len(gt):,} rows; "
+             f"{datetime.date.today()}. Command: `PYTHONPATH=. python benchmarks/proxy_datasheet.py`. Spread: std of "
+             "the cell means across non-degenerate cells; repetition noise: median within-cell std of the 3 "
+             "programmings; twin seeds: the cells trained with seeds 0 and 1, Kendall tau and mean |difference| of "
+             "their means (our noise ceiling).", "",
+             "| chip | training | cells | t (s) | mean | spread | repetition noise | twin-seed tau | twin-seed MAE |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for chip in gt.chips:
+        part = gt.for_chip(chip)
+        live = [c for c in part.cells if not c.is_degenerate]
+        for training in ("hwa", "standard"):
+            pooled = part.subset(live).targets(training)
+            seeds = [part.subset(live).targets(training, seed=s) for s in (0, 1)] if 1 in part.seeds else None
+            for j, t in enumerate(pooled.times):
+                tau = mae = "—"
+                if seeds is not None:
+                    a, b = seeds[0].mean[:, j], seeds[1].mean[:, j]
+                    ok = np.isfinite(a) & np.isfinite(b)
+                    if ok.sum() > 2:
+                        tau = f"{kendalltau(a[ok], b[ok]).statistic:.3f} ({ok.sum()})"
+                        mae = f"{np.abs(a[ok] - b[ok]).mean():.2f}"
+                seed0 = part.subset(live).targets(training, seed=0)
+                lines.append(f"| {chip} | {training} | {np.isfinite(pooled.mean[:, j]).sum()} | {t:g} | "
+                             f"{np.nanmean(pooled.mean[:, j]):.1f} | {np.nanstd(pooled.mean[:, j]):.2f} | "
+                             f"{np.nanmedian(seed0.std[:, j]):.2f} | {tau} | {mae} |")
+    text = "\n".join(lines)
+    print(text)
+    write_section("## Proxy data set: spread and noise ceiling", text)
+
+
+if __name__ == "__main__":
+    main()
