@@ -15,7 +15,7 @@ __all__ = ["OPS", "Arch", "Cell", "as_cell", "predict", "rank", "load", "Surroga
            "__version__"]
 
 _SUBMODULES = {"nb201", "encoding", "data", "models", "metrics", "simulate", "calibration", "validate",
-               "research", "cli", "api", "nasbench", "search", "chips"}
+               "research", "cli", "api", "nasbench", "search", "chips", "plots"}
 _LAZY = {"predict": "api", "rank": "api", "load": "api", "Surrogate": "models", "Prediction": "models",
          "Chip": "chips"}
 
