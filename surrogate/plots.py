@@ -118,7 +118,8 @@ def drift_curve(model, cell: Arch, training: str = "hwa", times: Sequence[float]
     """A cell's predicted accuracy over drift time, with its interval.
 
     Args:
-        model: a fitted :class:`~surrogate.models.Surrogate` (or anything with its ``predict`` and ``times_``).
+        model: a fitted :class:`~surrogate.models.Surrogate` (or anything with its ``predict`` and
+            ``times_``).
         cell: one architecture (``Cell``, NB-201 string or AnalogNAS-Bench tuple).
         training: ``"hwa"`` or ``"standard"``.
         times: seconds since programming; default 61 log-spaced times from 1 s to 1 year plus the
@@ -201,7 +202,8 @@ def plot_drift(model, cells, training: str = "hwa", times: Sequence[float] | Non
             first_point = False
     t_all = np.concatenate([c["t_inference"].to_numpy() for c in curves])
     _time_axis(ax, t_all.min(), t_all.max())
-    ax.set(ylabel="accuracy (%)", title=f"{training}: predicted, {_percent(level)} interval; dashed: extrapolated")
+    ax.set(ylabel="accuracy (%)",
+           title=f"{training}: predicted, {_percent(level)} interval; dashed: extrapolated")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     return fig
@@ -300,7 +302,8 @@ def scatter_frame(model, ground_truth, training: str = "hwa", t_inference: float
     cells, times, Y, preds = _measured(model, ground_truth, training, level, chip, include_degenerate)
     p = preds[level]
     frame = pd.DataFrame({"cell": [c.to_str() for c in cells], "measured": Y[:, j],
-                          **{k: np.atleast_2d(getattr(p, k))[:, j] for k in ("accuracy", "std", "lower", "upper")}})
+                          **{k: np.atleast_2d(getattr(p, k))[:, j]
+                             for k in ("accuracy", "std", "lower", "upper")}})
     frame.attrs.update(t_inference=float(times[j]), training=training, level=level)
     return frame[np.isfinite(frame["measured"])].reset_index(drop=True)
 
@@ -353,12 +356,13 @@ def learning_curve_summary(frame: pd.DataFrame, metric: str = "kendall") -> pd.D
         raise ValueError(f"frame must have columns {sorted(need)} (research.learning_curve's output); "
                          f"it has {list(frame.columns)}")
     if metric not in frame.columns or metric in need:
-        raise ValueError(f"unknown metric {metric!r}; the frame has {[c for c in frame.columns if c not in need]}")
+        have = [c for c in frame.columns if c not in need]
+        raise ValueError(f"unknown metric {metric!r}; the frame has {have}")
     if frame.empty:
         raise ValueError("the learning-curve frame is empty")
     g = frame.groupby(["training", "size"], sort=True)[metric]
-    out = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1).fillna(0.0), "n_seeds": g.count()}).reset_index()
-    return out
+    out = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1).fillna(0.0), "n_seeds": g.count()})
+    return out.reset_index()
 
 
 def plot_learning_curve(frame: pd.DataFrame, metric: str = "kendall", ax=None):
@@ -376,7 +380,7 @@ def plot_learning_curve(frame: pd.DataFrame, metric: str = "kendall", ax=None):
     ax.set_xscale("log")
     ax.set_xticks(sizes, [f"{x:,.0f}" for x in sizes])
     ax.minorticks_off()
-    ax.set( xlabel="training cells (log scale)", ylabel=_METRIC_LABELS.get(metric, metric),
+    ax.set(xlabel="training cells (log scale)", ylabel=_METRIC_LABELS.get(metric, metric),
            title=f"learning curve: mean ± sd over {seeds} seed{'s' if seeds != 1 else ''}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", title="training", title_fontsize="small")
