@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .cells import Arch, Cell, as_cell
+from .cells import Arch, Cell
 
 __all__ = ["drift_curve", "plot_drift", "reliability", "plot_reliability", "scatter_frame", "plot_scatter",
            "learning_curve_summary", "plot_learning_curve"]
@@ -46,14 +46,9 @@ def _check_training(training: str) -> str:
 
 def _cell_list(cells) -> list[Cell]:
     """Cells from one architecture (Cell, NB-201 string, AnalogNAS-Bench tuple) or a sequence of them."""
-    if isinstance(cells, (Cell, str)):
-        return [as_cell(cells)]
-    cells = list(cells)
-    if cells and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in cells):
-        return [as_cell(tuple(cells))]
-    if not cells:
-        raise ValueError("no cells given")
-    return [as_cell(c) for c in cells]
+    from .models.ensemble import _as_cells
+
+    return _as_cells(cells)[0]
 
 
 def _axes(ax, figsize):

@@ -50,7 +50,7 @@ def test_drift_curve_default_grid_and_interval(model):
 
 @pytest.mark.parametrize("kwargs, match", [(dict(cell=CELL, training="digital"), "training"),
                                            (dict(cell=[CELL, CELL]), "one cell"),
-                                           (dict(cell=[]), "no cells")])
+                                           (dict(cell=[]), "no architectures")])
 def test_drift_curve_bad_input(model, kwargs, match):
     with pytest.raises(ValueError, match=match):
         drift_curve(model, **kwargs)
@@ -80,7 +80,7 @@ def test_plot_drift_into_given_axes_and_bad_input(model):
     axes = fig.subplots(1, 2)
     assert plot_drift(model, CELL, ax=axes[1]) is fig
     assert len(axes[1].lines) == 2 and len(axes[0].lines) == 0
-    with pytest.raises(ValueError, match="no cells"):
+    with pytest.raises(ValueError, match="no architectures"):
         plot_drift(model, [])
     with pytest.raises(ValueError, match="training"):
         plot_drift(model, [CELL], training="qat")
