@@ -214,7 +214,7 @@ class Surrogate(ParamsMixin):
         half = self._z(0.9) * sigma
         half[degenerate] = 0.0
         self.metrics_ = {"cv": score_table(cal, Y, cal - half, cal + half, TRAININGS),
-                         "n_cells": len(cells), "n_folds": self.n_folds}
+                         "n_cells": len(set(cells)), "n_rows": len(cells), "n_folds": self.n_folds}
         return self
 
     # ------------------------------------------------------------------ predict
