@@ -137,3 +137,14 @@ def test_cli_fits_and_predicts_across_chips(proxy, tmp_path, capsys):
     assert "86400" in capsys.readouterr().out
     assert main(argv + ["--chips", "no-such-chip"]) == 2
     assert "no chip 'no-such-chip'" in capsys.readouterr().err
+
+
+def test_shipped_proxy_model_is_chip_aware(proxy):
+    import surrogate
+
+    model = surrogate.load("proxy-digits")
+    assert model.chip_aware_ and [c["name"] for c in model.chips_] == proxy[0].chips
+    cell = proxy[1][0]
+    year = {chip: model.predict(cell, YEAR, chip=chip).accuracy for chip in ("anb-pcm", "pcm-nocomp")}
+    assert year["pcm-nocomp"] < year["anb-pcm"] - 20
+    assert {f"held_out@{c}" for c in proxy[0].chips} <= set(model.metrics_)
