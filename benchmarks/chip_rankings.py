@@ -58,10 +58,34 @@ def main() -> None:
                          f"{(m[:, j60] - m[:, jy]).mean():.1f} | {taus[0]:.2f} | {taus[1]:.2f} | "
                          f"{'yes' if best in top else 'no'} |")
     ops_text, fig = _op_effects(gt, per_chip, cells)
+    ops_text += "\n\n" + _insights_per_chip(per_chip, cells)
     fig.savefig(FIGURE, dpi=90)
     text = "\n".join(lines) + "\n\n" + ops_text + f"\n\n![chips]({FIGURE.relative_to(FIGURE.parents[2])})"
     print(text)
     write_section("## Chips in the proxy data", text)
+
+
+def _insights_per_chip(per_chip, cells) -> str:
+    """AnalogNAS-Bench's skip and width insights asked of each chip (measured, hwa): median loss from
+    60 s to 30 days and to 1 year per number of skip edges and of input-output paths."""
+    from surrogate import insights
+
+    struct = insights.structure(cells)
+    lines = ["AnalogNAS-Bench's insights on each chip (measured, hwa, the same cells): median loss from 60 s "
+             "to 30 d / to 1 y, by number of skip edges and by number of input-output paths (groups of "
+             ">= 10 cells).", "", "| chip | skips 0 | skips 1 | skips 2 | skips 3 | paths 1 | paths 2 | paths 3+ |",
+             "| --- |" + " ---: |" * 7]
+    paths = struct["paths"].clip(upper=3)
+    for chip, g in per_chip.items():
+        acc = insights.accuracy_frame(g.subset(cells), "hwa")
+        cols = []
+        for groups, keys in ((struct["skips"], (0, 1, 2, 3)), (paths, (1, 2, 3))):
+            month = insights.group_summary(insights.drift_loss(acc, 60.0, 2592000.0), groups)
+            year = insights.group_summary(insights.drift_loss(acc, 60.0, YEAR), groups)
+            cols += [f"{month.loc[k, 'median']:.1f} / {year.loc[k, 'median']:.1f}"
+                     if k in month.index and month.loc[k, "n"] >= 10 else "—" for k in keys]
+        lines.append(f"| {chip} | " + " | ".join(cols) + " |")
+    return "\n".join(lines)
 
 
 def _op_effects(gt, per_chip, cells, at=86400.0):
