@@ -63,7 +63,7 @@ def test_the_chip_changes_the_answer(fitted):
     assert (nocomp[live] < default[live] - 15).mean() > 0.8
 
 
-def test_a_new_chip_warns_and_widens(fitted):
+def test_a_new_chip_warns_and_widens(fitted, monkeypatch):
     model, test = fitted
     hermes = get_chip("pcm-hermes")
     assert hermes.name not in [c["name"] for c in model.chips_]
@@ -73,9 +73,13 @@ def test_a_new_chip_warns_and_widens(fitted):
     assert near.features().tobytes() == CHIPS["anb-pcm"].features().tobytes()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # same settings as a fitted chip under another name: no warning
-        same = model.predict(test, 86400, chip=near)
+        model.predict(test, 86400, chip=near)
+    # the same chip, taken as known: same mean, narrower interval
+    monkeypatch.setattr(model, "_chip", lambda chip: (get_chip(chip), False))
+    known = model.predict(test, 86400, chip=hermes)
     live = np.array([not c.is_degenerate for c in test])
-    assert (new.std[live] >= same.std[live] - 1e-9).all() and (new.std[live] > same.std[live]).any()
+    np.testing.assert_allclose(new.accuracy, known.accuracy)
+    assert (new.std[live] >= known.std[live] - 1e-9).all() and (new.std[live] > known.std[live]).any()
 
 
 def test_score_needs_one_chip(fitted, proxy):
