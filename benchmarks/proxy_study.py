@@ -181,15 +181,35 @@ def part_chips(gt, s, seed):
         frames.append(research.chip_transfer(gt, chip, s["chip_train"], s["chip_test"], factory,
                                              sizes=(25, 50, 100, len(s["chip_train"])), seed=seed))
         print(frames[-1][["chip", "method", "n_new", "training", "kendall", "mae"]].to_string(index=False), flush=True)
-    df = pd.concat(frames)
-    rows = df.to_dict("records")
-    text = (_header(gt, seed, "chips", f"the {len(s['chip_train'])} / {len(s['chip_test'])} cells measured on every "
-                    "chip; 3 folds per model; 'own': fitted on the chip alone; 'default': the default chip's model "
-                    "asked as if it were this chip; 'chip-aware' with n new cells: fitted on the other chips plus n "
-                    "cells of this chip (n = 0 is leave-one-chip-out)")
-            + "\n\n" + _table([{**r, "n_new": str(r["n_new"])} for r in rows], ["chip", "method", "n_new", "training"]))
-    write_section("## Leave one chip out, and cells needed on a new chip", text)
+    rows = pd.concat(frames).to_dict("records")
+    write_section("## Leave one chip out, and cells needed on a new chip", render_chips(gt, s, {seed: rows}))
     return rows
+
+
+def render_chips(gt, s, runs: dict) -> str:
+    """The chip study's table: per (chip, method, n_new, training), the mean over the split seeds run
+    (with the seeds' standard deviation when there are several)."""
+    import pandas as pd
+
+    saved = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    runs = {**{int(k.split("seed")[1]): v["rows"] for k, v in saved.items() if k.startswith("chips/")}, **runs}
+    df = pd.concat([pd.DataFrame(r).assign(seed=k) for k, r in runs.items()])
+    keys = ["chip", "method", "n_new", "training"]
+    mean = df.groupby(keys, sort=False)[list(METRICS)].mean()
+    sd = df.groupby(keys, sort=False)[list(METRICS)].std()
+    seeds = sorted(runs)
+    cols = keys + list(METRICS)
+    lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" if c in keys else "---:" for c in cols) + " |"]
+    for key, row in mean.iterrows():
+        cells = [f"{row[m]:.3f}" + (f" ± {sd.loc[key, m]:.3f}" if len(seeds) > 1 else "") for m in METRICS]
+        lines.append("| " + " | ".join(map(str, key)) + " | " + " | ".join(cells) + " |")
+    seed_text = ", ".join(map(str, seeds))
+    head = _header(gt, seeds[0], "chips", f"the {len(s['chip_train'])} / {len(s['chip_test'])} cells measured on "
+                   "every chip, split by isomorphism class; 3 folds per model; 'own': fitted on the chip alone; "
+                   "'default': the default chip's model asked as if it were this chip; 'chip-aware' with n new "
+                   "cells: fitted on the other chips plus n cells of this chip (n = 0 is leave-one-chip-out); "
+                   f"split seeds {seed_text}" + (", mean ± sd over them" if len(seeds) > 1 else ""))
+    return head.replace(f"--seed {seeds[0]}", "--seed S") + "\n\n" + "\n".join(lines)
 
 
 PARTS = {"ship": part_ship, "anb": part_anb, "shapes": part_shapes, "time": part_time, "chips": part_chips}
