@@ -206,7 +206,7 @@ def render_chips(gt, s, runs: dict) -> str:
     seed_text = ", ".join(map(str, seeds))
     head = _header(gt, seeds[0], "chips", f"the {len(s['chip_train'])} / {len(s['chip_test'])} cells measured on "
                    "every chip, split by isomorphism class; 3 folds per model; 'own': fitted on the chip alone; "
-                   "'default': the default chip's model asked as if it were this chip; 'chip-aware' with n new "
+                   "'default': the default chip's model (for anb-pcm: pcm-noisy's) asked as if it were this chip; 'chip-aware' with n new "
                    "cells: fitted on the other chips plus n cells of this chip (n = 0 is leave-one-chip-out); "
                    f"split seeds {seed_text}" + (", mean ± sd over them" if len(seeds) > 1 else ""))
     return head.replace(f"--seed {seeds[0]}", "--seed S") + "\n\n" + "\n".join(lines)

@@ -123,7 +123,8 @@ def chip_transfer(ground_truth, chip: str, train: Sequence[Arch], test: Sequence
     """How well a model answers for ``chip`` on the ``test`` cells, by what it was fitted on:
 
     - ``own``: the ``train`` cells measured on ``chip`` alone (the reference);
-    - ``default``: the ``train`` cells on the profile's default chip, asked as if it were that chip;
+    - ``default``: the ``train`` cells on the profile's default chip (the next chip when ``chip`` is
+      the default), asked as if it were ``chip``;
     - ``chip-aware``, ``n_new`` = 0: the ``train`` cells on every other chip (leave one chip out);
     - ``chip-aware``, ``n_new`` = n for n in ``sizes``: the same plus the first n ``train`` cells
       (in a seeded order) measured on ``chip``: a learning curve for a new chip.
