@@ -36,9 +36,11 @@ def main() -> None:
     for chip in gt.chips:
         part = gt.for_chip(chip)
         live = [c for c in part.cells if not c.is_degenerate]
+        part = part.subset(live)
         for training in ("hwa", "standard"):
-            pooled = part.subset(live).targets(training)
-            seeds = [part.subset(live).targets(training, seed=s) for s in (0, 1)] if 1 in part.seeds else None
+            pooled = part.targets(training)
+            seed0 = part.targets(training, seed=0)
+            seeds = [seed0, part.targets(training, seed=1)] if 1 in part.seeds else None
             for j, t in enumerate(pooled.times):
                 tau = mae = "—"
                 if seeds is not None:
@@ -47,7 +49,6 @@ def main() -> None:
                     if ok.sum() > 2:
                         tau = f"{kendalltau(a[ok], b[ok]).statistic:.3f} ({ok.sum()})"
                         mae = f"{np.abs(a[ok] - b[ok]).mean():.2f}"
-                seed0 = part.subset(live).targets(training, seed=0)
                 lines.append(f"| {chip} | {training} | {np.isfinite(pooled.mean[:, j]).sum()} | {t:g} | "
                              f"{np.nanmean(pooled.mean[:, j]):.1f} | {np.nanstd(pooled.mean[:, j]):.2f} | "
                              f"{np.nanmedian(seed0.std[:, j]):.2f} | {tau} | {mae} |")

@@ -142,14 +142,14 @@ def chip_transfer(ground_truth, chip: str, train: Sequence[Arch], test: Sequence
     train = list(dict.fromkeys(as_cell(c) for c in train))
     order = [train[i] for i in np.random.default_rng(seed).permutation(len(train))]
     target = ground_truth.subset(test).for_chip(chip)
-    runs = [("own", len(train), ground_truth.subset(train).for_chip(chip)),
-            ("default", 0, ground_truth.subset(train).for_chip(default)),
-            ("chip-aware", 0, ground_truth.subset(train).for_chip(*others))]
+    known = ground_truth.subset(train)
+    rest = known.for_chip(*others)
+    runs = [("own", len(train), known.for_chip(chip)), ("default", 0, known.for_chip(default)),
+            ("chip-aware", 0, rest)]
     for n in sizes:
         if not 0 < n <= len(train):
             raise ValueError(f"sizes must be in [1, {len(train)}], got {n!r}")
-        rows = pd.concat([ground_truth.subset(train).for_chip(*others).to_frame(),
-                          ground_truth.subset(order[:n]).for_chip(chip).to_frame()])
+        rows = pd.concat([rest.to_frame(), ground_truth.subset(order[:n]).for_chip(chip).to_frame()])
         runs.append(("chip-aware", n, _frame_gt(ground_truth, rows)))
     # the default chip's model is scored on the asked chip's measurements, relabelled as its own chip
     relabelled = _frame_gt(ground_truth, target.to_frame().assign(chip=default))
