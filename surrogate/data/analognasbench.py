@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..chips import CHIPS
 from ..cells import Cell
+from ..core import CHIPS, TRAININGS
+from ..core.anb import ACCURACY_FIELDS, drift_fields
 from .groundtruth import GroundTruth
 
 __all__ = ["PROFILE", "TIMES", "load_analognasbench", "read_anb", "cache_dir", "RefusedFileError"]
@@ -67,14 +68,7 @@ PROFILE: dict = {
 }
 
 _ANB_MODULE = "analognasbench.data"
-_DRIFT_PREFIX = {"standard": ("baseline_drift_", "noisy_drift_"), "hwa": ("analog_drift_",)}
-_EXTRAS = {  # our name <- upstream field
-    "digital": "baseline_accuracy",
-    "ptq": "ptq_accuracy",
-    "qat": "qat_accuracy",
-    "standard_t0": "noisy_accuracy",
-    "hwa_t0": "analog_accuracy",
-}
+_EXTRAS = {ours: field for field, ours in ACCURACY_FIELDS.items()}  # our name <- upstream field
 
 
 class RefusedFileError(ValueError, pickle.UnpicklingError):
@@ -112,8 +106,7 @@ class _DriftMeasurement(_Record):
 class _Architecture(_Record):
     __slots__ = ()
     _allowed = frozenset(
-        {"architecture", *_EXTRAS.values()}
-        | {f"{p}{t}" for prefixes in _DRIFT_PREFIX.values() for p in prefixes for t in TIMES}
+        {"architecture", *ACCURACY_FIELDS} | {f for tr in TRAININGS for t in TIMES for f in drift_fields(tr, t)}
     )
 
 
@@ -189,14 +182,14 @@ def _float(rec: _Record, field: str, key) -> float:
 
 
 def _drift(rec: _Architecture, training: str, t: int, key) -> tuple[float, float]:
-    for prefix in _DRIFT_PREFIX[training]:
-        m = rec.fields.get(f"{prefix}{t}")
+    names = drift_fields(training, t)
+    for name in names:
+        m = rec.fields.get(name)
         if m is not None:
             if not isinstance(m, _DriftMeasurement):
-                raise RefusedFileError(f"record {key}: {prefix}{t} is not a DriftMeasurement")
+                raise RefusedFileError(f"record {key}: {name} is not a DriftMeasurement")
             return _float(m, "value", key), _float(m, "uncertainty", key)
-    names = " or ".join(f"{p}{t}" for p in _DRIFT_PREFIX[training])
-    raise RefusedFileError(f"record {key} has no {names}")
+    raise RefusedFileError(f"record {key} has no {' or '.join(names)}")
 
 
 def _convert(table: dict) -> dict[str, np.ndarray]:
@@ -208,7 +201,7 @@ def _convert(table: dict) -> dict[str, np.ndarray]:
     extras = np.empty((len(keys), len(_EXTRAS)))
     for i, k in enumerate(keys):
         rec = table[k]
-        for j, training in enumerate(("standard", "hwa")):
+        for j, training in enumerate(TRAININGS):
             for m, t in enumerate(TIMES):
                 mean[i, j, m], std[i, j, m] = _drift(rec, training, t, k)
         for j, field in enumerate(_EXTRAS.values()):
@@ -222,7 +215,7 @@ def _to_groundtruth(arrays: dict[str, np.ndarray], profile: dict) -> GroundTruth
     rows = pd.DataFrame(
         {
             "cell": np.repeat(cells.astype(object), n_train * n_times),
-            "training": np.tile(np.repeat(np.array(["standard", "hwa"], dtype=object), n_times), n_cells),
+            "training": np.tile(np.repeat(np.array(TRAININGS, dtype=object), n_times), n_cells),
             "t_inference": np.tile(np.array(TIMES, dtype=float), n_cells * n_train),
             "seed": np.zeros(mean.size, dtype=np.int64),
             "accuracy": mean.reshape(-1),

@@ -8,68 +8,28 @@ knows exactly which recipe its labels came from (:attr:`GroundTruth.profile_hash
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ..cells import Arch, Cell, as_cell
-from ..chips import chip_hash, profile_chips
-
-
-def default_chip(profile: Mapping) -> dict:
-    """The profile's default chip (the first of :func:`~surrogate.chips.profile_chips`), as a dict."""
-    return next(iter(profile_chips(profile).values()))
+from ..core import TRAININGS, Chip, check_profile, check_training, profile_chips, profile_hash
+from ..core import chip_hash, default_chip  # noqa: F401  (re-exported from their old address)
 
 __all__ = ["TRAININGS", "COLUMNS", "GroundTruth", "Targets", "profile_hash", "check_profile", "table_suffix",
            "write_table", "chip_hash", "default_chip", "profile_chips"]
-
-#: ``standard``: trained digitally, then converted and programmed on the chip;
-#: ``hwa``: hardware-aware fine-tuned before programming.
-TRAININGS: tuple[str, ...] = ("standard", "hwa")
 
 #: Columns of :meth:`GroundTruth.to_frame`, in order.
 COLUMNS: tuple[str, ...] = ("profile", "cell", "chip", "training", "t_inference", "seed", "accuracy", "std", "n",
                             "source")
 
 _ROW_COLUMNS = COLUMNS[1:]  # what the constructor takes; the profile name comes from `profile`
-
-
-def check_profile(profile: Any) -> dict:
-    """Return ``profile`` if it is a JSON-serialisable dict with a non-empty ``"name"``."""
-    if not isinstance(profile, Mapping):
-        raise ValueError(f"a profile is a dict with at least a 'name' key, got {type(profile).__name__}")
-    name = profile.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"a profile needs a non-empty string 'name', got {name!r}")
-    try:
-        _canonical_json(profile)
-    except (TypeError, ValueError) as err:
-        raise ValueError(
-            f"profile {name!r} is not plain JSON (dicts with str keys, lists, str, int, finite float, "
-            f"bool, None): {err}"
-        ) from None
-    return dict(profile)
-
-
-def _canonical_json(profile: Mapping) -> str:
-    return json.dumps(profile, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def profile_hash(profile: Mapping) -> str:
-    """A stable 16-hex-digit name for a profile: sha256 of its canonical JSON.
-
-    Canonical JSON sorts keys and uses compact separators, so two dicts with the same content
-    hash alike whatever their key order. Any change to the recipe changes the hash.
-    """
-    check_profile(profile)
-    return hashlib.sha256(_canonical_json(profile).encode("utf-8")).hexdigest()[:16]
 
 
 def table_suffix(path: str | os.PathLike) -> str:
@@ -146,9 +106,8 @@ class GroundTruth:
             {"cell": object, "chip": object, "training": object, "t_inference": float, "seed": "int64",
              "accuracy": float, "std": float, "n": "int64", "source": object}
         )
-        bad = sorted(set(pd.unique(rows["training"])) - set(TRAININGS))
-        if bad:
-            raise ValueError(f"unknown training {bad}; accepted: {list(TRAININGS)}")
+        for training in pd.unique(rows["training"]):
+            check_training(training)
         bad = sorted(set(pd.unique(rows["chip"])) - set(self._chips))
         if bad:
             raise ValueError(f"rows on chips {bad} that the profile does not describe; its chips: {list(self._chips)}")
@@ -165,7 +124,7 @@ class GroundTruth:
     @property
     def profile(self) -> dict:
         """The recipe (a copy)."""
-        return json.loads(_canonical_json(self._profile))
+        return json.loads(json.dumps(self._profile))
 
     @property
     def profile_name(self) -> str:
@@ -204,18 +163,18 @@ class GroundTruth:
         return [c for c in self._chips if c in present]
 
     @property
-    def chip(self) -> dict:
-        """The one chip of this table (a dict); an error if it holds several (see :meth:`for_chip`)."""
+    def chip(self) -> Chip:
+        """The one chip of this table; an error if it holds several (see :meth:`for_chip`)."""
         chips = self.chips or list(self._chips)[:1]
         if len(chips) != 1:
             raise ValueError(f"this ground truth holds {len(chips)} chips {chips}: pick one with for_chip(name)")
-        return dict(self._chips[chips[0]])
+        return self._chips[chips[0]]
 
-    def chip_spec(self, name: str) -> dict:
-        """The settings of the profile's chip ``name``."""
+    def chip_spec(self, name: str) -> Chip:
+        """The profile's chip ``name``."""
         if name not in self._chips:
             raise ValueError(f"no chip {name!r} in profile {self.profile_name!r}; its chips: {list(self._chips)}")
-        return dict(self._chips[name])
+        return self._chips[name]
 
     def for_chip(self, *names: str) -> GroundTruth:
         """The rows measured on chip ``name`` (or on any of several), with the extras of those cells."""
@@ -312,10 +271,9 @@ class GroundTruth:
         spread plus between-seed spread, population form), ``n`` their count. Rows are the cells of
         :attr:`cells` (those with no row for ``training`` get NaN), columns :attr:`times`.
         """
-        if training not in TRAININGS:
-            raise ValueError(f"unknown training {training!r}; accepted: {list(TRAININGS)}")
+        check_training(training)
         rows = self._rows
-        chip = self.chip["name"] if chip is None else self.chip_spec(chip)["name"]
+        chip = self.chip.name if chip is None else self.chip_spec(chip).name
         mask = ((rows["training"] == training) & (rows["chip"] == chip)).to_numpy()
         if seed is not None:
             mask = mask & (rows["seed"] == int(seed)).to_numpy()

@@ -29,10 +29,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..cells import Arch, Cell, as_cell
-from .groundtruth import (
-    COLUMNS, TRAININGS, GroundTruth, _canonical_json, _cell, check_profile, chip_hash, default_chip,
-    profile_chips, profile_hash, table_suffix, write_table,
+from ..core import (
+    Chip, canonical_json, check_profile, check_t_inference, check_training, default_chip, profile_chips, profile_hash,
 )
+from .groundtruth import COLUMNS, GroundTruth, _cell, table_suffix, write_table
 
 __all__ = ["Store", "StoreError", "SCHEMA_VERSION"]
 
@@ -207,21 +207,26 @@ class Store:
         return self._conn
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Cursor]:
-        """The one place that begins, commits and rolls back (as Optuna's ``_create_scoped_session``)."""
+    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Cursor]:
+        """The one place that begins, commits and rolls back (as Optuna's ``_create_scoped_session``).
+
+        A write takes the lock at once (``BEGIN IMMEDIATE``), or waits ``busy_timeout`` for it; a read
+        (``write=False``) sees one snapshot of the file throughout, whatever writers commit meanwhile.
+        """
         conn = self._db
         cur = conn.cursor()
         try:
-            cur.execute("BEGIN IMMEDIATE")  # take the write lock now, or wait busy_timeout for it
+            cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.OperationalError as err:
             cur.close()
-            raise StoreError(f"could not lock {self._path} for writing: {err}") from err
+            raise StoreError(f"could not lock {self._path} for {'writing' if write else 'reading'}: {err}") from err
         try:
             yield cur
             conn.commit()
         except sqlite3.Error as err:
             conn.rollback()
-            raise StoreError(f"writing to {self._path} failed, nothing was written: {err}") from err
+            done = "nothing was written" if write else "nothing was read"
+            raise StoreError(f"{'writing to' if write else 'reading'} {self._path} failed, {done}: {err}") from err
         except BaseException:
             conn.rollback()
             raise
@@ -286,7 +291,7 @@ class Store:
         with self._transaction() as cur:
             cur.execute(
                 "INSERT OR IGNORE INTO profiles (hash, name, json) VALUES (?, ?, ?)",
-                (phash, profile["name"], _canonical_json(profile)),
+                (phash, profile["name"], canonical_json(profile)),
             )
             pid = cur.execute("SELECT id FROM profiles WHERE hash = ?", (phash,)).fetchone()[0]
             cur.execute("INSERT OR IGNORE INTO cells (profile_id, cell, seed, source) VALUES (?, ?, ?, ?)",
@@ -369,26 +374,19 @@ class Store:
         ``None`` is accepted only when the store holds exactly one profile.
         """
         pid, prof = self._resolve(profile)
-        db = self._db
-        # one read transaction, so rows and extras come from the same snapshot
-        db.execute("BEGIN")
-        try:
-            rows = db.execute(
+        with self._transaction(write=False) as cur:  # rows and extras from the same snapshot
+            rows = cur.execute(
                 "SELECT c.cell, k.name, m.training, m.t_inference, c.seed, m.mean, m.std, m.n, c.source "
                 "FROM cells c JOIN measurements m ON m.cell_id = c.id JOIN chips k ON k.id = m.chip_id "
                 "WHERE c.profile_id = ? ORDER BY c.id, m.chip_id, m.training DESC, m.t_inference",
                 (pid,),
             ).fetchall()
-            extras = db.execute(
+            extras = cur.execute(
                 "SELECT c.cell, c.seed, e.key, e.value FROM cells c JOIN extras e ON e.cell_id = c.id "
                 "WHERE c.profile_id = ? ORDER BY c.id",
                 (pid,),
             ).fetchall()
-            cells = db.execute(
-                "SELECT cell, seed FROM cells WHERE profile_id = ? ORDER BY id", (pid,)
-            ).fetchall()
-        finally:
-            db.execute("COMMIT")
+            cells = cur.execute("SELECT cell, seed FROM cells WHERE profile_id = ? ORDER BY id", (pid,)).fetchall()
         frame = pd.DataFrame.from_records(
             rows, columns=["cell", "chip", "training", "t_inference", "seed", "accuracy", "std", "n", "source"]
         )
@@ -418,11 +416,10 @@ def _statement(table: str) -> str:
     return next(st for st in _SCHEMA.split(";") if f"CREATE TABLE {table} " in st)
 
 
-def _chip_id(cur: sqlite3.Cursor, chip: Mapping) -> int:
-    text = _canonical_json(chip)
-    digest = chip_hash(chip)
-    cur.execute("INSERT OR IGNORE INTO chips (hash, name, json) VALUES (?, ?, ?)", (digest, chip["name"], text))
-    return cur.execute("SELECT id FROM chips WHERE hash = ?", (digest,)).fetchone()[0]
+def _chip_id(cur: sqlite3.Cursor, chip: Chip) -> int:
+    cur.execute("INSERT OR IGNORE INTO chips (hash, name, json) VALUES (?, ?, ?)",
+                (chip.hash, chip.name, canonical_json(chip.to_dict())))
+    return cur.execute("SELECT id FROM chips WHERE hash = ?", (chip.hash,)).fetchone()[0]
 
 
 def _wide_extras(cells: list[tuple[str, int]], extras: list[tuple[str, int, str, float]]) -> pd.DataFrame:
@@ -442,7 +439,7 @@ def _check_seed(seed) -> int:
     return int(seed)
 
 
-def _check_rows(rows, chips: Mapping[str, dict]) -> list[tuple[str, str, float, float, float | None, int]]:
+def _check_rows(rows, chips: Mapping[str, Chip]) -> list[tuple[str, str, float, float, float | None, int]]:
     out, seen = [], set()
     default = next(iter(chips))
     for row in rows:
@@ -454,13 +451,16 @@ def _check_rows(rows, chips: Mapping[str, dict]) -> list[tuple[str, str, float, 
             raise ValueError(f"a row is ([chip,] training, t_inference, mean, std, n), got {row!r}") from None
         if chip not in chips:
             raise ValueError(f"row {row!r}: chip {chip!r} is not one of the profile's chips {list(chips)}")
-        if training not in TRAININGS:
-            raise ValueError(f"row {row!r}: unknown training {training!r}; accepted: {list(TRAININGS)}")
-        t, mean = _real(t, "t_inference", row), _real(mean, "mean", row)
+        try:
+            check_training(training)
+            times, one = check_t_inference(t, zero_ok=True)
+        except ValueError as err:
+            raise ValueError(f"row {row!r}: {err}") from None
+        if not one:
+            raise ValueError(f"row {row!r}: t_inference is one time, in seconds since programming")
+        t, mean = float(times[0]), _real(mean, "mean", row)
         if not 0.0 <= mean <= 100.0:
             raise ValueError(f"row {row!r}: mean is an accuracy in percent, in [0, 100]")
-        if t < 0:
-            raise ValueError(f"row {row!r}: t_inference is seconds since programming, >= 0")
         std = None if std is None or (isinstance(std, float) and math.isnan(std)) else _real(std, "std", row)
         if std is not None and std < 0:
             raise ValueError(f"row {row!r}: std must be >= 0 (or NaN/None when unknown)")

@@ -472,7 +472,7 @@ class Surrogate(ParamsMixin):
             "format": "surrogate-model", "format_version": FORMAT_VERSION, "package_version": __version__,
             "settings": {"members": list(self.members), "n_folds": self.n_folds, "gnn_params": self.gnn_params,
                          "xgb_params": self.xgb_params, "random_state": self.random_state},
-            "profile": self.profile_, "profile_hash": self.profile_hash_, "chips": self.chips_,
+            "profile": self.profile_, "profile_hash": self.profile_hash_, "chips": [dict(c) for c in self.chips_],
             "chip_features": list(CHIP_FEATURES) if self.chip_aware_ else None,
             "ground_truth_hash": self.ground_truth_hash_,
             "feature_spec": FeatureSpec().to_dict(), "n_cells": self.n_cells_, "times": self.times_.tolist(),

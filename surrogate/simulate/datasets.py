@@ -18,9 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["DataSplit", "load_dataset", "read_cifar10", "DATASETS", "CIFAR10_ENV"]
+from ..core.profiles import DATASETS
 
-DATASETS = ("digits", "cifar10", "synthetic")
+__all__ = ["DataSplit", "load_dataset", "read_cifar10", "DATASETS", "CIFAR10_ENV"]
 
 #: Environment variable naming the CIFAR-10 folder when no ``root`` is given.
 CIFAR10_ENV = "SURROGATE_CIFAR10"

@@ -24,16 +24,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..cells import Arch, Cell, as_cell
+from ..core import TRAININGS, Profile, get_profile
 from .datasets import DataSplit, load_dataset
 from .network import build_network
-from .profiles import Profile, get_profile
 from .rpu import make_rpu_config
 
 __all__ = ["Row", "CellResult", "simulate_cell", "TRAININGS"]
 
 #: ``(chip, training, t_inference seconds, mean %, std %, n)``: the store's row format.
 Row = tuple[str, str, float, float, float, int]
-TRAININGS = ("standard", "hwa")
 
 _LOCK = threading.Lock()
 
@@ -176,7 +175,7 @@ def simulate_cell(profile: str | Mapping | Profile, cell: Arch, seed: int,
     seed = int(seed)
     p = prof.to_dict()
     all_chips = prof.chips
-    measured = _select_chips(all_chips, chips)
+    measured = set(prof.select_chips(chips))
     dev = _device(device)
     root = None if data_root is None else os.fspath(data_root)
     rows: list = []
@@ -234,14 +233,3 @@ def _on(data: DataSplit, dev: torch.device) -> DataSplit:
     return DataSplit(data.x_train.to(dev), data.y_train.to(dev), data.x_test.to(dev), data.y_test.to(dev),
                      data.num_classes)
 
-
-def _select_chips(all_chips, chips) -> set[str]:
-    names = [c.name for c in all_chips]
-    if chips is None:
-        return set(names)
-    if isinstance(chips, str):
-        chips = [chips]
-    unknown = [c for c in chips if c not in names]
-    if unknown:
-        raise ValueError(f"chips {unknown} are not in the profile; its chips: {names}")
-    return {names[0], *chips}

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cells import Arch, Cell, as_cell
-from .profiles import Profile, get_profile
+from ..core import Profile, get_profile
 
 __all__ = ["resolve_cells", "run", "RunSummary"]
 
@@ -138,9 +138,7 @@ def run(
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
     if chips is not None:
-        from .engine import _select_chips
-
-        chips = sorted(_select_chips(prof.chips, chips))  # refuse unknown names before any work
+        chips = prof.select_chips(chips)  # refuse unknown names before any work
     todo_all = resolve_cells(cells, seed)
     own_store = not isinstance(store, Store)
     db = Store(store) if own_store else store

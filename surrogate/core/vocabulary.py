@@ -1,0 +1,44 @@
+"""The words every floor shares: the two trainings, and what a time since programming may be."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["TRAININGS", "check_training", "check_t_inference"]
+
+#: ``standard``: trained digitally, then converted and programmed on the chip;
+#: ``hwa``: hardware-aware fine-tuned before programming.
+TRAININGS: tuple[str, ...] = ("standard", "hwa")
+
+
+def check_training(training: str) -> int:
+    """The index of ``training`` in :data:`TRAININGS`; a ``ValueError`` naming both otherwise."""
+    if training not in TRAININGS:
+        raise ValueError(
+            f"unknown training {training!r}; accepted: {list(TRAININGS)} (the training must be one of "
+            "'standard': trained digitally, then programmed, or 'hwa': hardware-aware fine-tuned)"
+        )
+    return TRAININGS.index(training)
+
+
+def check_t_inference(t_inference, *, zero_ok: bool = False, name: str = "t_inference") -> tuple[np.ndarray, bool]:
+    """Seconds since programming as a 1-D float array, and whether a single number was given.
+
+    A measurement may be taken at ``t = 0``, the moment the weights are programmed, before any
+    drift (``zero_ok=True``: profiles, stores, tables). A model reads time on a log scale, so it
+    answers for ``t > 0`` only (the default).
+    """
+    bound = ">= 0" if zero_ok else "> 0"
+    wrong = ValueError(f"{name} must be finite seconds {bound} since programming (a number or a 1-D "
+                       f"sequence of them), got {t_inference!r}")
+    if any(isinstance(x, (bool, np.bool_, str, bytes)) for x in np.ravel(np.asarray(t_inference, dtype=object))):
+        raise wrong
+    try:
+        t = np.asarray(t_inference, dtype=float)
+    except (TypeError, ValueError):
+        raise wrong from None
+    scalar = t.ndim == 0
+    t = np.atleast_1d(t)
+    if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all() or (t < 0).any() or (not zero_ok and (t == 0).any()):
+        raise wrong
+    return t, scalar
