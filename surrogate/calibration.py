@@ -7,13 +7,14 @@ Pure numpy on plain arrays, so that what the ensemble learns from its out-of-fol
 what the validator checks on re-measured cells are computed the same way. Unless a function says
 otherwise it takes arrays of any matching shape, and NaN in ``y`` means "not measured" and is left
 out. Conventions: ``z = (y - mean) / std`` (measured minus predicted, in units of the predicted std);
-``bias = mean - y`` averaged (positive: the model promises more than is measured).
+``bias = mean - y`` averaged (positive: the model promises more than is measured). scipy is imported
+by the functions that need its distributions (Gaussian intervals, the tests of a round), not by the
+module: a model applies its calibration with numpy alone.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["LEVELS", "BIN_QUANTILES", "fit_level_map", "apply_level_map", "error_table", "interval_factors",
            "scale_factor_table",
@@ -152,6 +153,8 @@ def interval_factors(z, levels=LEVELS) -> np.ndarray:
 # ---------------------------------------------------------------------- Gaussian intervals
 def gaussian_factor(level):
     """Half-width, in stds, of the central ``level`` interval of a normal: ``Phi^-1((1 + level) / 2)``."""
+    from scipy import stats
+
     level = np.asarray(level, dtype=float)
     if np.any((level <= 0) | (level >= 1)):
         raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -160,6 +163,8 @@ def gaussian_factor(level):
 
 def gaussian_level(factor):
     """Inverse of :func:`gaussian_factor`: the coverage of ``mean +- factor * std`` for a normal."""
+    from scipy import stats
+
     return 2.0 * stats.norm.cdf(np.asarray(factor, dtype=float)) - 1.0
 
 
@@ -210,6 +215,8 @@ def gaussian_nll(y, mean, std) -> float:
 def crps_gaussian(y, mean, std) -> float:
     """Mean continuous ranked probability score of ``N(mean, std^2)`` at ``y``, closed form:
     ``std * (z (2 Phi(z) - 1) + 2 phi(z) - 1 / sqrt(pi))``. Same unit as ``y``; lower is better."""
+    from scipy import stats
+
     z = z_scores(y, mean, std)
     ok = np.isfinite(z)
     if not ok.any():
@@ -237,6 +244,8 @@ def bias_ztest(z) -> tuple[float, float]:
     Two-sided; exact when the z are independent ``N(0, 1)`` (the calibrated null). A too-large
     spread also inflates it: read it beside :func:`dispersion_test`.
     """
+    from scipy import stats
+
     z = _finite(z)
     if z.size == 0:
         return float("nan"), float("nan")
@@ -249,6 +258,8 @@ def bias_ttest(x) -> tuple[float, float]:
 
     Valid whatever the (common) variance of ``x``, e.g. per-cell means of correlated z-scores.
     """
+    from scipy import stats
+
     x = _finite(x)
     if x.size < 2:
         return float("nan"), float("nan")
@@ -270,6 +281,8 @@ def dispersion_test(z, centred: bool = True, std=None) -> tuple[float, int, floa
     errors exceed the stds (over-confident), ``p_under = P(chi2 <= Q)`` when they fall short
     (under-confident).
     """
+    from scipy import stats
+
     z = np.asarray(z, dtype=float).ravel()
     w = np.ones_like(z) if std is None else 1.0 / np.asarray(std, dtype=float).ravel()
     ok = np.isfinite(z) & np.isfinite(w) & (w > 0)
@@ -306,6 +319,8 @@ def aci_scale(alpha_t, target: float, max_scale: float = 10.0):
     """Width multiplier that turns the ``1 - target`` interval into the ``1 - alpha_t`` one, for a
     normal: ``factor(1 - alpha_t) / factor(1 - target)``; ``alpha_t <= 0`` gives ``max_scale``,
     ``alpha_t >= 1`` gives 0 (an empty interval, as ACI prescribes)."""
+    from scipy import stats
+
     a = np.asarray(alpha_t, dtype=float)
     inner = np.clip(a, 1e-12, 1 - 1e-12)
     s = stats.norm.isf(inner / 2) / stats.norm.isf(target / 2)

@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 
 import numpy as np
 
 from .cells import ANB_OPS, Cell, as_cell
+from .core import check_t_inference
+from .core.anb import DRIFT_PREFIXES, MEASURED_ONLY, UNDRIFTED, parse_drift
 
 __all__ = ["NOT_FOUND", "DriftMeasurement", "MetricNotPredicted", "SurrogateBench"]
 
@@ -45,13 +46,8 @@ NOT_FOUND = "architecture not found"
 #: What ``get_architecture_details`` returns then (upstream's wording).
 DETAILS_NOT_FOUND = "Architecture not found."
 
-#: Metric prefix -> training of this package. ``noisy_*`` (upstream's current name) and
-#: ``baseline_drift_*`` (its older name, still in the 0.1.3 wheel) are digitally trained networks.
-PREFIX_TRAINING: dict[str, str] = {"analog": "hwa", "noisy": "standard", "baseline": "standard"}
-_DRIFT = re.compile(r"^(analog|noisy|baseline)_drift_([0-9]+)$")
-_UNDRIFTED = {"analog_accuracy": "hwa", "noisy_accuracy": "standard"}
-#: Metrics no surrogate predicts; answered only from a table (``table=``), by its extras column.
-MEASURED_ONLY: dict[str, str] = {"baseline_accuracy": "digital", "ptq_accuracy": "ptq", "qat_accuracy": "qat"}
+#: Metric prefix -> training of this package (:data:`surrogate.core.anb.DRIFT_PREFIXES`).
+PREFIX_TRAINING = DRIFT_PREFIXES
 
 
 class MetricNotPredicted(ValueError):
@@ -146,20 +142,20 @@ class SurrogateBench:
         from .models import Surrogate
 
         self.model = model if isinstance(model, Surrogate) else load(model)
-        self.model._check_fitted()
+        if not self.model.__sklearn_is_fitted__():  # scikit-learn's protocol for "is it fitted?"
+            raise RuntimeError("SurrogateBench answers from a fitted model: fit it first, or give a shipped "
+                               "model name or a saved model's folder")
         self.model_name = str(model) if isinstance(model, (str, os.PathLike)) else "(given)"
-        self.t_undrifted = float(self.model.t_ref_ if t_undrifted is None else t_undrifted)
-        if not np.isfinite(self.t_undrifted) or self.t_undrifted <= 0:
-            raise ValueError(f"t_undrifted must be a positive number of seconds, got {t_undrifted!r}")
+        t, _ = check_t_inference(self.model.t_ref_ if t_undrifted is None else t_undrifted, name="t_undrifted")
+        self.t_undrifted = float(t[0])
         self.prefetch = bool(prefetch)
         self.table = _load_table(table, self.model)
         times = [int(t) for t in self.model.times_]
         #: Metric names in the style of upstream's list; drift metrics take any integer time.
-        self.metrics = (["architecture", *MEASURED_ONLY, *_UNDRIFTED] + [f"noisy_drift_{t}" for t in times]
+        self.metrics = (["architecture", *MEASURED_ONLY, *UNDRIFTED] + [f"noisy_drift_{t}" for t in times]
                         + [f"analog_drift_{t}" for t in times] + ["params"])
-        self._space: dict[Cell, int] | None = None
-        self._columns: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}
-        self._cache: dict[tuple[Cell, str, float], DriftMeasurement] = {}
+        # (training, time) -> cell -> answer: predicted once, whole NB-201 space or one cell at a time
+        self._answers: dict[tuple[str, float], dict[Cell, DriftMeasurement]] = {}
         self._extras: dict[str, dict[str, float]] = {}
 
     # ------------------------------------------------------------------ upstream interface
@@ -212,7 +208,7 @@ class SurrogateBench:
             return "not in the table" if value == NOT_FOUND else f"{value:.2f} (measured)"
 
         def drift(training, t):
-            return self._drift(cell, training, float(t), whole_space=(training, float(t)) in self._columns)
+            return self._drift(cell, training, float(t), whole_space=False)
 
         lines = [
             f"Architecture Details (predicted by surrogate model {self.model_name}):",
@@ -240,14 +236,14 @@ class SurrogateBench:
     # ------------------------------------------------------------------ internals
     def _parse_metric(self, metric):
         if isinstance(metric, str):
-            m = _DRIFT.match(metric)
-            if m:
-                t = int(m.group(2))
+            drift = parse_drift(metric)
+            if drift:
+                training, t = drift
                 if t <= 0:
                     raise ValueError(f"metric {metric!r}: the drift time must be a positive integer")
-                return "drift", (PREFIX_TRAINING[m.group(1)], float(t))
-            if metric in _UNDRIFTED:
-                return "undrifted", _UNDRIFTED[metric]
+                return "drift", (training, float(t))
+            if metric in UNDRIFTED:
+                return "undrifted", UNDRIFTED[metric]
             if metric in MEASURED_ONLY:
                 if self.table is None:
                     raise MetricNotPredicted(
@@ -265,30 +261,21 @@ class SurrogateBench:
         )
 
     def _drift(self, cell: Cell, training: str, t: float, whole_space: bool | None = None):
-        if whole_space is None:
-            whole_space = self.prefetch
-        if whole_space and cell.is_nb201:
-            mean, std = self._column(training, t)
-            i = self._space[cell]
-            return DriftMeasurement(mean[i], std[i])
-        key = (cell, training, t)
-        if key not in self._cache:
-            p = self.model.predict(cell, t, training=training)
-            self._cache[key] = DriftMeasurement(p.accuracy, p.std)
-        return self._cache[key]
+        """The answer for one cell; an NB-201 cell not asked before predicts the whole NB-201 space
+        at ``(training, t)`` when ``whole_space`` (default: ``prefetch``)."""
+        answers = self._answers.setdefault((training, t), {})
+        if cell not in answers:
+            if (self.prefetch if whole_space is None else whole_space) and cell.is_nb201:
+                from .nb201 import all_cells
 
-    def _column(self, training: str, t: float):
-        """Predictions for the whole NB-201 space at one (training, time), computed once."""
-        key = (training, t)
-        if key not in self._columns:
-            from .nb201 import all_cells
-
-            cells = all_cells()
-            if self._space is None:
-                self._space = {c: i for i, c in enumerate(cells)}
-            p = self.model.predict(cells, t, training=training)
-            self._columns[key] = (np.asarray(p.accuracy, dtype=float), np.asarray(p.std, dtype=float))
-        return self._columns[key]
+                cells = all_cells()
+                p = self.model.predict(cells, t, training=training)
+                for c, mean, std in zip(cells, np.asarray(p.accuracy, dtype=float), np.asarray(p.std, dtype=float)):
+                    answers.setdefault(c, DriftMeasurement(mean, std))
+            else:
+                p = self.model.predict(cell, t, training=training)
+                answers[cell] = DriftMeasurement(p.accuracy, p.std)
+        return answers[cell]
 
     def _measured(self, cell: Cell, column: str):
         if column not in self._extras:

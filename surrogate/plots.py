@@ -21,7 +21,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .cells import Arch, Cell
+from .cells import Arch, Cell, as_cells
+from .core import check_training, get_chip
 
 __all__ = ["drift_curve", "plot_drift", "reliability", "plot_reliability", "scatter_frame", "plot_scatter",
            "learning_curve_summary", "plot_learning_curve"]
@@ -36,21 +37,6 @@ _EXTRAPOLATING = "t_inference outside the fitted range"
 
 
 # ---------------------------------------------------------------------- helpers
-def _check_training(training: str) -> str:
-    from .data import TRAININGS
-
-    if training not in TRAININGS:
-        raise ValueError(f"training must be one of {tuple(TRAININGS)}, got {training!r}")
-    return training
-
-
-def _cell_list(cells) -> list[Cell]:
-    """Cells from one architecture (Cell, NB-201 string, AnalogNAS-Bench tuple) or a sequence of them."""
-    from .models.ensemble import _as_cells
-
-    return _as_cells(cells)[0]
-
-
 def _axes(ax, figsize):
     """``(figure, axes)``: the figure of ``ax``, or a new Figure with one axes."""
     if ax is not None:
@@ -84,17 +70,15 @@ def _time_axis(ax, lo: float, hi: float) -> None:
 
 
 def _one_chip(ground_truth, chip):
-    """``(table, chip dict)``: the rows of one chip (``chip`` names it; needed if the table holds several)."""
+    """``(table, chip)``: the rows of one chip (``chip`` names it; needed if the table holds several)."""
     if chip is not None:
-        from .chips import get_chip
-
         ground_truth = ground_truth.for_chip(chip if isinstance(chip, str) else get_chip(chip).name)
     return ground_truth, ground_truth.chip
 
 
 def _measured(model, ground_truth, training, level, chip, include_degenerate, levels=None):
     """Measured means and predictions on the table's cells and times: ``(cells, times, Y, {level: P})``."""
-    _check_training(training)
+    check_training(training)
     ground_truth, spec = _one_chip(ground_truth, chip)
     t = ground_truth.targets(training)
     keep = [i for i, c in enumerate(t.cells) if include_degenerate or not c.is_degenerate]
@@ -127,8 +111,8 @@ def drift_curve(model, cell: Arch, training: str = "hwa", times: Sequence[float]
         times, where the model follows its members' drift and widens the interval). The model's
         warning about extrapolating is not repeated: the column says it.
     """
-    _check_training(training)
-    cells = _cell_list(cell)
+    check_training(training)
+    cells = as_cells(cell)[0]
     if len(cells) != 1:
         raise ValueError(f"drift_curve takes one cell, got {len(cells)}; plot_drift draws several")
     fitted = np.asarray(model.times_, dtype=float)
@@ -161,7 +145,7 @@ def plot_drift(model, cells, training: str = "hwa", times: Sequence[float] | Non
     ``labels`` name the curves; default the AnalogNAS-Bench tuple of NB-201 cells, else ``cell i``.
     Returns the figure (``ax.figure`` when ``ax`` is given).
     """
-    cells = _cell_list(cells)
+    cells = as_cells(cells)[0]
     if labels is not None and len(labels) != len(cells):
         raise ValueError(f"{len(labels)} labels for {len(cells)} cells")
     curves = [drift_curve(model, c, training, times, level, chip) for c in cells]
@@ -169,7 +153,7 @@ def plot_drift(model, cells, training: str = "hwa", times: Sequence[float] | Non
     measured = None
     if truth is not None:
         if chip is None and len(truth.chips) > 1:
-            chip = model.chip_["name"]
+            chip = model.chip_.name
         truth, _ = _one_chip(truth, chip)
         keys = set(truth.cell_keys)
         present = [c for c in dict.fromkeys(cells) if c.to_str() in keys]
@@ -291,7 +275,7 @@ def scatter_frame(model, ground_truth, training: str = "hwa", t_inference: float
         One row per cell with a measurement: ``cell`` (NB-201 string), ``measured``, ``accuracy``,
         ``std``, ``lower``, ``upper`` (the ``level`` interval), all percent.
     """
-    _check_training(training)
+    check_training(training)
     ground_truth, _ = _one_chip(ground_truth, chip)
     j = _pick_time(np.asarray(ground_truth.times, dtype=float), t_inference)
     cells, times, Y, preds = _measured(model, ground_truth, training, level, chip, include_degenerate)

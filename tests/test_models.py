@@ -154,8 +154,8 @@ def test_any_dag_cell(fitted):
     assert big.simplified().num_nodes == 5  # the skip node 3 merges into node 2
     def table_std(cell, acc):  # the OOF error at this level, widened by the members' disagreement
         _, spread, var = fitted._mixed([cell], np.array([86400.0]), 1, get_chip(fitted.chip_))
-        base = fitted._error(np.array([[[acc]]]), [86400], [1])[0, 0, 0]
-        return base * fitted._spread_factor(spread[:, None], [1])[0, 0, 0], var[0, 0]
+        base = fitted.calibrator_.error(np.array([[[acc]]]), [86400], [1])[0, 0, 0]
+        return base * fitted.calibrator_.spread_factor(spread[:, None], [1])[0, 0, 0], var[0, 0]
 
     one = fitted.predict(big, 86400)
     base, var = table_std(big, one.accuracy)

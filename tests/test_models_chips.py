@@ -7,7 +7,7 @@ import pytest
 
 from surrogate import data
 from surrogate.chips import CHIP_FEATURES, CHIPS, Chip, get_chip
-from surrogate.models import GNNRegressor, Surrogate, XGBRegressor
+from surrogate.models import GNNRegressor, Surrogate, XGBRegressor, crossfit
 
 FAST = dict(gnn_params=dict(epochs=15, hidden=16), xgb_params=dict(n_estimators=30), n_folds=2, progress=False)
 YEAR = 31536000.0
@@ -47,7 +47,7 @@ def test_several_chips_make_a_chip_aware_model(fitted, proxy):
 def test_folds_keep_a_cells_chips_together(fitted):
     model, _ = fitted
     cells = [c for c in fitted[1] for _ in range(3)] + list(fitted[1])
-    fold_of = model._folds(cells)
+    fold_of = crossfit.folds(cells, model.n_folds, model.random_state)
     for c in set(cells):
         assert len({f for cell, f in zip(cells, fold_of) if cell == c}) == 1
     assert len(set(fold_of)) == model.n_folds

@@ -1,10 +1,14 @@
-"""The words every floor shares: the two trainings, and what a time since programming may be."""
+"""The words every floor shares: the operations of a cell, the two trainings, and what a time since
+programming may be."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TRAININGS", "check_training", "check_t_inference"]
+__all__ = ["OPS", "TRAININGS", "check_training", "check_t_inference"]
+
+#: The operation vocabulary, in the order used by every encoding of this package.
+OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 
 #: ``standard``: trained digitally, then converted and programmed on the chip;
 #: ``hwa``: hardware-aware fine-tuned before programming.

@@ -1,14 +1,14 @@
 """The learning problem every member shares: cells x trainings x times -> accuracy.
 
 Members learn all times and both trainings together; this module turns a ground-truth
-table into that tensor and checks the arguments a user passes at prediction time.
+table into that tensor.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-TRAININGS: tuple[str, ...] = ("standard", "hwa")
+from ..core import TRAININGS
 
 
 def targets(gt):
@@ -16,29 +16,6 @@ def targets(gt):
     pooled over seeds) of cell ``i`` under training ``TRAININGS[k]`` at ``times[j]``, NaN if absent."""
     per = [gt.targets(training) for training in TRAININGS]
     return per[0].cells, np.asarray(per[0].times, dtype=float), np.stack([t.mean for t in per], axis=1)
-
-
-def check_times(t_inference) -> tuple[np.ndarray, bool]:
-    """Validate times (seconds > 0, finite); returns a 1-D array and whether a scalar was given."""
-    t = np.asarray(t_inference, dtype=float)
-    scalar = t.ndim == 0
-    t = np.atleast_1d(t)
-    if t.ndim != 1 or t.size == 0:
-        raise ValueError(f"t_inference must be a positive number or a 1-D sequence of them, got shape {t.shape}")
-    if not np.isfinite(t).all() or (t <= 0).any():
-        raise ValueError(
-            f"t_inference must be finite seconds > 0 since programming, got {t_inference!r}"
-        )
-    return t, scalar
-
-
-def check_training(training: str) -> int:
-    if training not in TRAININGS:
-        raise ValueError(
-            f"training must be one of {TRAININGS} ('hwa': hardware-aware fine-tuned; 'standard': "
-            f"trained digitally, then programmed), got {training!r}"
-        )
-    return TRAININGS.index(training)
 
 
 def chip_targets(gt, chips):

@@ -15,9 +15,9 @@ from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import scatter
 
 from ..cells import OPS
+from ..core import TRAININGS
 from ..encoding import collate
 from ._params import ParamsMixin
-from ._targets import TRAININGS
 
 __all__ = ["DagEncoder", "DriftHead", "GNNRegressor"]
 

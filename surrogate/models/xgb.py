@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import TRAININGS
 from ..encoding import FeatureSpec, features
 from ._params import ParamsMixin
-from ._targets import TRAININGS
 
 __all__ = ["XGBRegressor"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from ..cells import Cell
+from ..core import TRAININGS, chip_hash, get_profile
 from ..data import GroundTruth
-from ..models._targets import TRAININGS
 
 __all__ = ["Measured", "Oracle", "TableOracle", "SimulateOracle", "SyntheticOracle", "get_oracle"]
 
@@ -120,8 +120,6 @@ class TableOracle(Oracle):
         return oracle
 
     def check(self, model) -> None:
-        from ..chips import chip_hash
-
         profile, phash = _model_profile(model)
         gt = self.ground_truth
         if gt.profile_hash != phash:
@@ -129,7 +127,7 @@ class TableOracle(Oracle):
                 f"the table holds profile {_describe_profile(gt.profile, gt.profile_hash)} but the model was "
                 f"fitted on {_describe_profile(profile, phash)}: another recipe's numbers cannot validate it")
         chip = getattr(model, "chip_", None)
-        if isinstance(chip, dict):
+        if isinstance(chip, Mapping):
             if chip.get("name") not in gt.chips or chip_hash(gt.chip_spec(chip["name"])) != chip_hash(chip):
                 raise ValueError(f"the table has no rows on the model's chip {chip.get('name')!r} "
                                  f"(its chips: {gt.chips}): it cannot validate the model")
@@ -178,8 +176,6 @@ class SimulateOracle(Oracle):
         self.progress = progress
 
     def _recipe(self, model):
-        from ..simulate import get_profile
-
         profile, phash = _model_profile(model)
         source = profile if self.profile is None else self.profile
         try:
@@ -203,7 +199,7 @@ class SimulateOracle(Oracle):
         chip = getattr(unwrap(model), "chip_", None)
         names = [c.name for c in prof.chips]
         # only the model's chip is simulated (each chip has its own seeds, so nothing else changes)
-        self._chips = [chip["name"]] if isinstance(chip, dict) and chip.get("name") in names else None
+        self._chips = [chip["name"]] if isinstance(chip, Mapping) and chip.get("name") in names else None
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be a positive integer, got {self.workers!r}")
         if prof["dataset"]["name"] == "cifar10":
@@ -223,7 +219,7 @@ class SimulateOracle(Oracle):
 
     def measure(self, cells, seed, profile) -> Measured:
         from ..data import Store
-        from ..simulate import get_profile, run
+        from ..simulate import run
 
         prof = get_profile(profile if self.profile is None else self.profile)
         with tempfile.TemporaryDirectory(prefix="surrogate-validate-") as tmp:
@@ -303,7 +299,7 @@ class SyntheticOracle(Oracle):
             "training": np.tile(np.repeat(TRAININGS, len(times)), n),
             "t_inference": np.tile(times, n * len(TRAININGS)),
             "seed": seed, "accuracy": y.ravel(), "std": np.nan, "n": 1})
-        if isinstance(chip, dict):
+        if isinstance(chip, Mapping):
             frame["chip"] = chip["name"]
         return Measured(GroundTruth(frame, self.truth.profile_), {})
 

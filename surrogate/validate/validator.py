@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import inspect
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..cells import as_cell
+from ..core import TRAININGS
 from ..data import GroundTruth
-from ..models._targets import TRAININGS
 from .oracles import Measured, Oracle, get_oracle
 from .report import ValidationReport, round_summary
 from .sampling import stratified_sample
@@ -42,14 +41,13 @@ def training_cells(model):
 
 
 def clone(model):
-    """An unfitted copy of ``model``'s estimator with the same settings (scikit-learn's ``clone``)."""
-    base = unwrap(model)
-    cls = type(base)
-    names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    params = {n: getattr(base, n) for n in names if hasattr(base, n)}
-    if "progress" in params:
-        params["progress"] = False
-    return cls(**params)
+    """An unfitted, quiet copy of ``model``'s estimator with the same settings (scikit-learn's ``clone``)."""
+    from sklearn.base import clone as sklearn_clone
+
+    copy = sklearn_clone(unwrap(model))
+    if "progress" in copy.get_params():
+        copy.set_params(progress=False)
+    return copy
 
 
 def _jsonable(a) -> list:
@@ -60,7 +58,7 @@ def _jsonable(a) -> list:
 def chip_name(model) -> str | None:
     """The name of the chip ``model`` was fitted on (``None`` for a model that records none)."""
     chip = getattr(unwrap(model), "chip_", None)
-    return chip.get("name") if isinstance(chip, dict) else None
+    return chip.get("name") if isinstance(chip, Mapping) else None
 
 
 def _measured_array(gt: GroundTruth | None, cells, times, chip: str | None = None) -> np.ndarray:

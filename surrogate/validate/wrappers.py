@@ -14,7 +14,7 @@ import threading
 import numpy as np
 
 from .. import calibration as cal
-from ..models._targets import TRAININGS, check_training
+from ..core import TRAININGS, check_training
 
 __all__ = ["Perturbed", "Recalibrated", "unwrap"]
 

@@ -1,0 +1,66 @@
+"""Cross-fitting: K members of each kind, the member of fold k never seeing the cells of fold k.
+
+Every training cell thus gets an out-of-fold (OOF) prediction, which is what the calibration
+(:class:`~surrogate.models.calibrator.Calibrator`) learns from, and the K members of each kind are
+the ensemble used at prediction time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+__all__ = ["folds", "cross_fit", "out_of_fold"]
+
+
+def folds(cells: Sequence, n_folds: int, random_state: int) -> np.ndarray:
+    """The fold of each row. Folds are drawn over distinct cells, so a cell's rows (one per chip) share one."""
+    from sklearn.model_selection import KFold
+
+    unique = list(dict.fromkeys(cells))
+    index = {c: i for i, c in enumerate(unique)}
+    fold_of = np.empty(len(unique), dtype=int)
+    for k, (_, held) in enumerate(KFold(n_folds, shuffle=True, random_state=random_state).split(unique)):
+        fold_of[held] = k
+    return fold_of[[index[c] for c in cells]]
+
+
+def cross_fit(new_member: Callable, kinds: Sequence[str], cells, chips, times, Y, fold_of,
+              progress: bool = False) -> tuple[dict, dict]:
+    """``(members, oof)``: per kind, the member of each fold (``new_member(kind, fold)`` unfitted),
+    and the OOF predictions, shaped like ``Y`` ``[rows, training, time]``.
+
+    ``chips`` holds the chip features of each row, or ``None`` for a single-chip fit.
+    """
+    from tqdm.auto import tqdm
+
+    n_folds = int(fold_of.max()) + 1
+    members = {m: [] for m in kinds}
+    oof = {m: np.full_like(Y, np.nan) for m in kinds}
+    bar = tqdm(total=n_folds * len(kinds), desc="fitting", unit="model", disable=not progress)
+    for k in range(n_folds):
+        train, held = np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)
+        for m in kinds:
+            bar.set_postfix_str(f"{m} fold {k + 1}/{n_folds}")
+            model = new_member(m, k)
+            model.fit([cells[i] for i in train], times, Y[train], chips=_take(chips, train))
+            oof[m][held] = model.predict([cells[i] for i in held], times, chips=_take(chips, held))
+            members[m].append(model)
+            bar.update()
+    bar.close()
+    return members, oof
+
+
+def out_of_fold(members: dict, cells, chips, times, Y, fold_of) -> dict:
+    """The OOF predictions of members already cross-fitted on these rows (see :func:`cross_fit`)."""
+    oof = {m: np.full_like(Y, np.nan) for m in members}
+    for k in range(int(fold_of.max()) + 1):
+        held = np.flatnonzero(fold_of == k)
+        for m, models in members.items():
+            oof[m][held] = models[k].predict([cells[i] for i in held], times, chips=_take(chips, held))
+    return oof
+
+
+def _take(chips, rows):
+    return None if chips is None else chips[rows]

@@ -1,0 +1,140 @@
+"""A fitted `Surrogate` on disk: a folder of plain files, no pickle.
+
+- ``manifest.json``: settings, the fitted state (:data:`FIELDS` here, and the calibrator's own),
+  the feature layouts, metrics, and the member files;
+- ``gnn_<i>.pt`` (``state_dict``, read back with ``torch.load(weights_only=True)``) and
+  ``xgb_<i>.ubj`` (XGBoost's own format): the members;
+- ``cache.npz`` (optional): the members' outputs for some cells, so that a fresh process answers
+  for them without loading torch or xgboost.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..cells import Cell, as_cell
+from ..core import CHIP_FEATURES, Chip
+from ..encoding import FeatureSpec
+from .calibrator import Calibrator
+
+__all__ = ["FORMAT_VERSION", "FIELDS", "save", "load", "load_members", "read_cache"]
+
+FORMAT_VERSION = 2
+
+#: The model's own fitted state, once: attribute (with a trailing ``_``) = manifest key -> (to JSON, from JSON).
+FIELDS = {
+    "profile": (dict, dict),
+    "profile_hash": (str, str),
+    "chips": (lambda chips: [c.to_dict() for c in chips], lambda chips: [Chip.from_dict(c) for c in chips]),
+    "ground_truth_hash": (str, str),
+    "n_cells": (int, int),
+    "chance": (float, float),
+    "shapes": (lambda s: [list(x) for x in s], lambda s: [tuple(x) for x in s]),
+    "metrics": (dict, dict),
+}
+
+
+def save(model, path, precompute=None) -> Path:
+    """Write ``model`` to the folder ``path``; ``precompute``: cells whose member outputs go in the cache."""
+    import torch
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for m, models in model.members_.items():
+        files[m] = []
+        for i, member in enumerate(models):
+            if m == "gnn":
+                name = f"gnn_{i}.pt"
+                torch.save(member.state_dict(), path / name)
+                files[m].append({"file": name, "params": member.get_params(), "knots": member.knots_.tolist()})
+            else:
+                name = f"xgb_{i}.ubj"
+                member.save_booster(path / name)
+                files[m].append({"file": name, "params": member.get_params()})
+    settings = model.get_params()
+    del settings["progress"]
+    settings["members"] = list(settings["members"])
+    manifest = {
+        "format": "surrogate-model", "format_version": FORMAT_VERSION, "package_version": __version__,
+        "settings": settings,
+        **{key: save_(getattr(model, f"{key}_")) for key, (save_, _) in FIELDS.items()},
+        "chip_features": list(CHIP_FEATURES) if model.chip_aware_ else None,
+        "feature_spec": FeatureSpec().to_dict(),
+        **model.calibrator_.to_manifest(),
+        "members": files,
+    }
+    (path / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    (path / "cache.npz").unlink(missing_ok=True)
+    if precompute is not None:
+        keys = list(dict.fromkeys(as_cell(c).simplified() for c in precompute))
+        entries = model._entries(keys, model.chip_)
+        np.savez_compressed(path / "cache.npz", cells=np.array([c.to_str() for c in keys]),
+                            chips=np.array([model.chip_.hash] * len(keys)),
+                            **{m: v.astype(np.float32) for m, v in entries.items()})
+    return path
+
+
+def load(cls, path):
+    """A ``cls`` (a :class:`~surrogate.models.Surrogate`) read from the folder ``path``: its state
+    now, its members and cache on first use."""
+    path = Path(path)
+    if not (path / "manifest.json").is_file():
+        raise FileNotFoundError(f"no saved model at {path} (expected {path / 'manifest.json'})")
+    manifest = json.loads((path / "manifest.json").read_text())
+    if manifest.get("format") != "surrogate-model" or manifest.get("format_version", 0) != FORMAT_VERSION:
+        raise ValueError(f"{path} is not a surrogate model of format version {FORMAT_VERSION} "
+                         f"(found {manifest.get('format')!r} version {manifest.get('format_version')!r}): refit it")
+    if manifest["feature_spec"] != FeatureSpec().to_dict():
+        raise ValueError(f"{path} was saved with another feature layout: {manifest['feature_spec']}")
+    if manifest.get("chip_features") not in (None, list(CHIP_FEATURES)):
+        raise ValueError(f"{path} was saved with another chip feature layout: {manifest['chip_features']}")
+    if "chips" not in manifest:  # written before chip-aware models: one chip
+        manifest["chips"] = [manifest["chip"]]
+    model = cls(**{**manifest["settings"], "members": tuple(manifest["settings"]["members"])})
+    for key, (_, load_) in FIELDS.items():
+        setattr(model, f"{key}_", load_(manifest[key]))
+    model.calibrator_ = Calibrator.from_manifest(manifest)
+    model.times_ = model.calibrator_.times_
+    model.kinds_ = list(manifest["members"])
+    if "gnn" in manifest["members"]:
+        model.knots_ = np.asarray(manifest["members"]["gnn"][0]["knots"], dtype=float)
+    model._member_files = (path, manifest["members"])
+    model._cache_file = path / "cache.npz"
+    return model
+
+
+def load_members(path: Path, entries: dict) -> dict:
+    """Members from the files a manifest lists: ``torch.load(weights_only=True)`` and XGBoost UBJSON."""
+    import torch
+
+    from .gnn import GNNRegressor
+    from .xgb import XGBRegressor
+
+    out = {}
+    for m, items in entries.items():
+        if m == "gnn":
+            out[m] = [GNNRegressor.from_state(e["params"], e["knots"], torch.load(path / e["file"], weights_only=True))
+                      for e in items]
+        else:
+            out[m] = [XGBRegressor.from_booster(e["params"], path / e["file"]) for e in items]
+    return out
+
+
+def read_cache(path: Path | None, kinds, default_chip_hash: str) -> dict:
+    """``(normal form, chip hash) -> {kind: outputs}`` from a ``cache.npz`` (empty if absent); a cache
+    written before chip-aware models holds the default chip's outputs."""
+    cache = {}
+    if path is None or not path.is_file():
+        return cache
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {m: f[m] for m in kinds}
+        cells = f["cells"].tolist()
+        chips = f["chips"].tolist() if "chips" in f.files else [default_chip_hash] * len(cells)
+        for i, (text, chip) in enumerate(zip(cells, chips)):
+            cache[Cell.from_str(text), chip] = {m: arrays[m][i] for m in kinds}
+    return cache
