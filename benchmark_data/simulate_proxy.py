@@ -2,7 +2,8 @@
 
 Resumable: each phase skips the cells already stored, so rerunning the same command after a kill
 continues where it stopped. ``--snapshot`` writes a consistent copy of the store (SQLite's
-``VACUUM INTO``, safe while the simulation writes) to ``benchmark_data/proxy-digits.sqlite``.
+``VACUUM INTO``, safe while the simulation writes) to the package (``surrogate/data/shipped/``; then
+update ``checksums.json`` there).
 
     PYTHONPATH=. python benchmark_data/simulate_proxy.py [--store runs/proxy.sqlite] [--workers 2]
     PYTHONPATH=. python benchmark_data/simulate_proxy.py --snapshot
@@ -11,11 +12,13 @@ continues where it stopped. ``--snapshot`` writes a consistent copy of the store
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sqlite3
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SHIPPED = HERE / "proxy-digits.sqlite"
+SHIPPED = HERE.parent / "surrogate" / "data" / "shipped" / "proxy-digits.sqlite"
 #: (cell file, seed, chips): phase 1 on every chip of the profile, the rest on the default chip.
 PHASES = [("all-chips", 0, None), ("nb201", 0, ["anb-pcm"]), ("dags", 0, ["anb-pcm"]), ("seed1", 1, ["anb-pcm"])]
 
@@ -30,6 +33,12 @@ def snapshot(store: Path, out: Path = SHIPPED) -> Path:
         conn.execute("PRAGMA journal_mode = DELETE")
     conn.close()
     tmp.replace(out)
+    sums = out.parent / "checksums.json"
+    if sums.is_file():  # a shipped store: record what the package will check it against
+        table = json.loads(sums.read_text())
+        data = out.read_bytes()
+        table[out.name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        sums.write_text(json.dumps(table, indent=2) + "\n")
     return out
 
 
