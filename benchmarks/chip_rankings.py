@@ -9,7 +9,7 @@ squares with an intercept; none is the reference op), so each coefficient is the
 edge of that op. Figure: ``docs/figures/chips.png`` (tau vs the default chip over time; op
 coefficients at 1 day). Writes the "Chips in the proxy data" section of BENCHMARKS.md.
 
-    PYTHONPATH=. python benchmarks/chip_rankings.py [--data benchmark_data/proxy-digits.sqlite]
+    PYTHONPATH=. python benchmarks/chip_rankings.py [--data STORE]
 """
 
 from __future__ import annotations

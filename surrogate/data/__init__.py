@@ -8,8 +8,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 from .analognasbench import RefusedFileError, load_analognasbench
@@ -28,16 +31,35 @@ __all__ = [
     "load",
     "load_analognasbench",
     "profile_hash",
+    "shipped_store",
 ]
 
-def load_proxy_digits() -> GroundTruth:
-    """Our CPU proxy benchmark (``benchmark_data/proxy-digits.sqlite``): NB-201 and other DAG cells,
-    five chips, five times up to a year. See ``benchmark_data/README.md``."""
-    path = Path(__file__).resolve().parents[2] / "benchmark_data" / "proxy-digits.sqlite"
+def shipped_store(filename: str, folder: str | os.PathLike | None = None) -> Path:
+    """The path of a store shipped inside the package, checked against ``shipped/checksums.json``.
+
+    The shipped ground truth is what every shipped model and finding rests on: a file that was
+    replaced, truncated or altered is refused by name rather than read.
+    """
+    folder = Path(os.fspath(resources.files("surrogate.data") / "shipped")) if folder is None else Path(folder)
+    sums = json.loads((folder / "checksums.json").read_text(encoding="utf-8"))
+    if filename not in sums:
+        raise ValueError(f"no shipped store {filename!r}; shipped: {', '.join(sorted(sums))}")
+    path = folder / filename
     if not path.is_file():
-        raise FileNotFoundError(f"the proxy data set is not at {path}: it ships in the source tree "
-                                "(benchmark_data/); rebuild it with benchmark_data/simulate_proxy.py")
-    with Store(path, readonly=True) as store:
+        raise FileNotFoundError(f"the shipped store {filename} is missing from {path.parent}: reinstall surrogate")
+    data = path.read_bytes()
+    want = sums[filename]
+    digest = hashlib.sha256(data).hexdigest()
+    if len(data) != want["bytes"] or digest != want["sha256"]:
+        raise ValueError(f"the shipped store {path} has {len(data):,} bytes and SHA-256 {digest[:16]}..., expected "
+                         f"{want['bytes']:,} bytes and {want['sha256'][:16]}...: it was altered; refusing it")
+    return path
+
+
+def load_proxy_digits() -> GroundTruth:
+    """Our first CPU proxy benchmark (digits): NB-201 and other DAG cells, five chips, five times up to
+    a year. Ships inside the package; see ``benchmark_data/README.md``."""
+    with Store(shipped_store("proxy-digits.sqlite"), readonly=True) as store:
         return store.load("proxy-digits")
 
 

