@@ -16,7 +16,8 @@ from .profiles import (
 from .vocabulary import TRAININGS, check_t_inference, check_training
 
 __all__ = [
-    "ANB_RPU", "CHIPS", "CHIP_FEATURES", "DATASETS", "DEFAULT_CHIP", "DEVICES", "TRAININGS", "Chip", "HashedValue",
+    "ANB_RPU", "CHIPS", "CHIP_FEATURES", "DATASETS", "DEFAULT_CHIP", "DEVICES", "TRAININGS", "Chip",
+    "HashedValue",
     "Profile", "canonical_json", "check_profile", "check_rpu_spec", "check_t_inference", "check_training",
     "chip_hash", "default_chip", "digest", "get_chip", "get_profile", "list_profiles", "profile_chips",
     "profile_hash",

@@ -1,7 +1,8 @@
 """AnalogNAS-Bench's names in this package's words, both ways, in one place.
 
-A cell is a tuple of op indices there (:data:`ANB_OPS`, :data:`ANB_EDGES`). Upstream (IBM's ``analog-nasbench``) names each measurement of a cell by a field of its record and
-by the metric its query interface takes: ``<prefix>_drift_<seconds>`` for a drifted accuracy, and a
+A cell is a tuple of op indices there (:data:`ANB_OPS`, :data:`ANB_EDGES`). Upstream (IBM's
+``analog-nasbench``) names each measurement of a cell by a field of its record and by the metric its
+query interface takes: ``<prefix>_drift_<seconds>`` for a drifted accuracy, and a
 few undrifted accuracies. :mod:`surrogate.data.analognasbench` reads the records with these names,
 and :mod:`surrogate.nasbench` answers queries by them.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ANB_OPS", "ANB_EDGES", "DRIFT_PREFIXES", "ACCURACY_FIELDS", "UNDRIFTED", "MEASURED_ONLY", "drift_fields", "parse_drift"]
+__all__ = ["ANB_OPS", "ANB_EDGES", "DRIFT_PREFIXES", "ACCURACY_FIELDS", "UNDRIFTED", "MEASURED_ONLY",
+           "drift_fields", "parse_drift"]
 
 #: AnalogNAS-Bench (NASLib) op indices: 0 skip, 1 none, 2 conv3x3, 3 conv1x1, 4 avgpool.
 ANB_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")

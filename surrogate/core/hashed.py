@@ -43,7 +43,8 @@ class HashedValue(Mapping):
         try:
             self._json = canonical_json(settings)
         except (TypeError, ValueError) as err:
-            raise ValueError(f"{type(self).__name__} settings must be plain JSON (finite numbers): {err}") from None
+            what = type(self).__name__
+            raise ValueError(f"{what} settings must be plain JSON (finite numbers): {err}") from None
         self._hash = digest(self._json)
         self._dict = settings
 

@@ -25,7 +25,8 @@ def check_training(training: str) -> int:
     return TRAININGS.index(training)
 
 
-def check_t_inference(t_inference, *, zero_ok: bool = False, name: str = "t_inference") -> tuple[np.ndarray, bool]:
+def check_t_inference(t_inference, *, zero_ok: bool = False, name: str = "t_inference"
+                      ) -> tuple[np.ndarray, bool]:
     """Seconds since programming as a 1-D float array, and whether a single number was given.
 
     A measurement may be taken at ``t = 0``, the moment the weights are programmed, before any
@@ -35,7 +36,8 @@ def check_t_inference(t_inference, *, zero_ok: bool = False, name: str = "t_infe
     bound = ">= 0" if zero_ok else "> 0"
     wrong = ValueError(f"{name} must be finite seconds {bound} since programming (a number or a 1-D "
                        f"sequence of them), got {t_inference!r}")
-    if any(isinstance(x, (bool, np.bool_, str, bytes)) for x in np.ravel(np.asarray(t_inference, dtype=object))):
+    items = np.ravel(np.asarray(t_inference, dtype=object))
+    if any(isinstance(x, (bool, np.bool_, str, bytes)) for x in items):
         raise wrong
     try:
         t = np.asarray(t_inference, dtype=float)
@@ -43,6 +45,6 @@ def check_t_inference(t_inference, *, zero_ok: bool = False, name: str = "t_infe
         raise wrong from None
     scalar = t.ndim == 0
     t = np.atleast_1d(t)
-    if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all() or (t < 0).any() or (not zero_ok and (t == 0).any()):
+    if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all() or (t < 0).any() or not (zero_ok or t.all()):
         raise wrong
     return t, scalar

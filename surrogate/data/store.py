@@ -29,61 +29,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..cells import Arch, Cell, as_cell
-from ..core import (
-    Chip, canonical_json, check_profile, check_t_inference, check_training, default_chip, profile_chips, profile_hash,
-)
+from ..core import Chip, canonical_json, check_profile, check_t_inference, check_training, profile_chips, profile_hash
+from . import schema
 from .groundtruth import COLUMNS, GroundTruth, _cell, table_suffix, write_table
+from .schema import SCHEMA_VERSION
 
 __all__ = ["Store", "StoreError", "SCHEMA_VERSION"]
-
-#: Bumped on every change of the tables below. Version 1 files (no chips, no sources, no rounds)
-#: are upgraded in place when opened; a newer version is refused.
-SCHEMA_VERSION = 2
-
-_APPLICATION_ID = 0x53524754  # "SRGT": marks the file as a surrogate store (PRAGMA application_id)
-
-_SCHEMA = """
-CREATE TABLE profiles (
-    id      INTEGER PRIMARY KEY,
-    hash    TEXT NOT NULL UNIQUE,
-    name    TEXT NOT NULL,
-    json    TEXT NOT NULL
-);
-CREATE TABLE chips (
-    id      INTEGER PRIMARY KEY,
-    hash    TEXT NOT NULL UNIQUE,
-    name    TEXT NOT NULL,
-    json    TEXT NOT NULL
-);
-CREATE TABLE cells (
-    id          INTEGER PRIMARY KEY,
-    profile_id  INTEGER NOT NULL REFERENCES profiles(id),
-    cell        TEXT NOT NULL,
-    seed        INTEGER NOT NULL,
-    source      TEXT NOT NULL DEFAULT 'simulation',
-    UNIQUE (profile_id, cell, seed)
-);
-CREATE TABLE measurements (
-    cell_id      INTEGER NOT NULL REFERENCES cells(id),
-    chip_id      INTEGER NOT NULL REFERENCES chips(id),
-    training     TEXT NOT NULL,
-    t_inference  REAL NOT NULL,
-    mean         REAL NOT NULL,
-    std          REAL,
-    n            INTEGER NOT NULL,
-    PRIMARY KEY (cell_id, chip_id, training, t_inference)
-) WITHOUT ROWID;
-CREATE TABLE rounds (
-    id       INTEGER PRIMARY KEY,
-    json     TEXT NOT NULL
-);
-CREATE TABLE extras (
-    cell_id  INTEGER NOT NULL REFERENCES cells(id),
-    key      TEXT NOT NULL,
-    value    REAL NOT NULL,
-    PRIMARY KEY (cell_id, key)
-) WITHOUT ROWID;
-"""
 
 _RESERVED = frozenset(COLUMNS) | {"profile_hash"}
 
@@ -149,14 +100,10 @@ class Store:
                             f"{self._path} is an SQLite file with other tables, not a surrogate store; "
                             "give a new path"
                         )
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            cur.execute(statement)
-                    cur.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
-                    cur.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    schema.create(cur)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         app = conn.execute("PRAGMA application_id").fetchone()[0]
-        if app != _APPLICATION_ID:
+        if app != schema.APPLICATION_ID:
             raise ValueError(f"{self._path} is an SQLite file but not a surrogate store")
         if version == 1:
             self._upgrade_from_1()
@@ -173,27 +120,10 @@ class Store:
         conn.execute("PRAGMA synchronous = FULL")
 
     def _upgrade_from_1(self) -> None:
-        """Version 1 -> 2 in one transaction: every v1 measurement is on its profile's default chip.
-
-        A v1 profile described its chip inside ``rpu``; that chip is translated into a
-        :class:`~surrogate.chips.Chip` (named ``anb-pcm`` when it is AnalogNAS-Bench's). The stored
-        profile JSON is left as it was, so its hash, and every row's identity, stay the same.
-        """
+        """Version 1 -> 2 in one transaction (see :func:`~surrogate.data.schema.upgrade_from_1`)."""
         with self._transaction() as cur:
-            if cur.execute("PRAGMA user_version").fetchone()[0] != 1:
-                return  # another process upgraded it first
-            cur.execute("ALTER TABLE measurements RENAME TO measurements_v1")
-            for name in ("chips", "measurements", "rounds"):
-                cur.execute(_statement(name))
-            cur.execute("ALTER TABLE cells ADD COLUMN source TEXT NOT NULL DEFAULT 'simulation'")
-            for pid, text in cur.execute("SELECT id, json FROM profiles").fetchall():
-                chip_id = _chip_id(cur, default_chip(json.loads(text)))
-                cur.execute(
-                    "INSERT INTO measurements SELECT m.cell_id, ?, m.training, m.t_inference, m.mean, m.std, m.n "
-                    "FROM measurements_v1 m JOIN cells c ON c.id = m.cell_id WHERE c.profile_id = ?",
-                    (chip_id, pid))
-            cur.execute("DROP TABLE measurements_v1")
-            cur.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if cur.execute("PRAGMA user_version").fetchone()[0] == 1:  # else another process did it first
+                schema.upgrade_from_1(cur)
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -299,7 +229,7 @@ class Store:
             if cur.rowcount == 0:
                 return False
             cid = cur.lastrowid
-            chip_ids = {name: _chip_id(cur, chips[name]) for name in {row[0] for row in rows}}
+            chip_ids = {name: schema.chip_id(cur, chips[name]) for name in {row[0] for row in rows}}
             cur.executemany(
                 "INSERT INTO measurements (cell_id, chip_id, training, t_inference, mean, std, n) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -409,17 +339,6 @@ class Store:
         frames = [self.load(h).export_frame() for h in hashes]
         empty = pd.DataFrame(columns=["profile", "profile_hash", *COLUMNS[1:]])
         return write_table(pd.concat(frames, ignore_index=True) if frames else empty, path)
-
-
-def _statement(table: str) -> str:
-    """The CREATE statement of ``table`` in :data:`_SCHEMA`."""
-    return next(st for st in _SCHEMA.split(";") if f"CREATE TABLE {table} " in st)
-
-
-def _chip_id(cur: sqlite3.Cursor, chip: Chip) -> int:
-    cur.execute("INSERT OR IGNORE INTO chips (hash, name, json) VALUES (?, ?, ?)",
-                (chip.hash, chip.name, canonical_json(chip.to_dict())))
-    return cur.execute("SELECT id FROM chips WHERE hash = ?", (chip.hash,)).fetchone()[0]
 
 
 def _wide_extras(cells: list[tuple[str, int]], extras: list[tuple[str, int, str, float]]) -> pd.DataFrame:

@@ -15,7 +15,7 @@ __all__ = ["folds", "cross_fit", "out_of_fold"]
 
 
 def folds(cells: Sequence, n_folds: int, random_state: int) -> np.ndarray:
-    """The fold of each row. Folds are drawn over distinct cells, so a cell's rows (one per chip) share one."""
+    """The fold of each row. Folds are drawn over distinct cells: a cell's rows (one per chip) share one."""
     from sklearn.model_selection import KFold
 
     unique = list(dict.fromkeys(cells))

@@ -25,7 +25,7 @@ __all__ = ["FORMAT_VERSION", "FIELDS", "save", "load", "load_members", "read_cac
 
 FORMAT_VERSION = 2
 
-#: The model's own fitted state, once: attribute (with a trailing ``_``) = manifest key -> (to JSON, from JSON).
+#: The model's own fitted state, once: attribute (with a trailing ``_``) = manifest key -> (to, from JSON).
 FIELDS = {
     "profile": (dict, dict),
     "profile_hash": (str, str),
@@ -118,8 +118,8 @@ def load_members(path: Path, entries: dict) -> dict:
     out = {}
     for m, items in entries.items():
         if m == "gnn":
-            out[m] = [GNNRegressor.from_state(e["params"], e["knots"], torch.load(path / e["file"], weights_only=True))
-                      for e in items]
+            out[m] = [GNNRegressor.from_state(e["params"], e["knots"],
+                                              torch.load(path / e["file"], weights_only=True)) for e in items]
         else:
             out[m] = [XGBRegressor.from_booster(e["params"], path / e["file"]) for e in items]
     return out
