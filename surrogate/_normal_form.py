@@ -33,32 +33,18 @@ def contract(num_nodes: int, edges: Sequence) -> tuple[int, tuple] | None:
             bwd.add(s)
     live = [[s, d, op] for s, d, op in edges if op != "none" and s in fwd and d in bwd]  # rules 1, 2
     nodes = [v for v in range(out + 1) if v in fwd and v in bwd]
-    n_in, n_out = [0] * (out + 1), [0] * (out + 1)
-    for s, d, _ in live:
-        n_out[s] += 1
-        n_in[d] += 1
+    degree = ([0] * (out + 1), [0] * (out + 1))  # degree[side][v]: edges with v at position side
+    for e in live:
+        degree[0][e[0]] += 1
+        degree[1][e[1]] += 1
     for k in nodes[1:-1]:  # rules 3, 4; contracting one node never makes another contractible
-        if n_in[k] == 1:
-            e = next(e for e in live if e[1] == k)
-            if e[2] == _SKIP:  # rule 3: k is node e[0]
-                live.remove(e)
-                i = e[0]
-                n_out[i] += n_out[k] - 1
-                for e in live:
-                    if e[0] == k:
-                        e[0] = i
-                nodes.remove(k)
-                continue
-        if n_out[k] == 1:
-            e = next(e for e in live if e[0] == k)
-            if e[2] == _SKIP:  # rule 4: k is a term of node e[1]
-                live.remove(e)
-                j = e[1]
-                n_in[j] += n_in[k] - 1
-                for e in live:
-                    if e[1] == k:
-                        e[1] = j
-                nodes.remove(k)
+        for side in (1, 0):  # rule 3: k's only input is a skip, rule 4: k's only output is one
+            if degree[side][k] == 1:
+                skip = next(e for e in live if e[side] == k)
+                if skip[2] == _SKIP:
+                    _merge(live, degree, k, skip, side)
+                    nodes.remove(k)
+                    break
     # nodes kept their order, and every rewired edge still runs from a lower to a higher node
     if len(nodes) == out + 1:
         key = tuple(sorted(map(tuple, live)))
@@ -66,6 +52,17 @@ def contract(num_nodes: int, edges: Sequence) -> tuple[int, tuple] | None:
         index = {v: i for i, v in enumerate(nodes)}
         key = tuple(sorted((index[s], index[d], op) for s, d, op in live))
     return len(nodes), key
+
+
+def _merge(live: list, degree: tuple, k: int, skip: list, side: int) -> None:
+    """Node ``k`` merges into the other end of ``skip``, its only edge on ``side``: by rule 3 it is
+    the node its input comes from, by rule 4 one term of the node its output goes to."""
+    live.remove(skip)
+    end, other = 1 - side, skip[1 - side]
+    degree[end][other] += degree[end][k] - 1
+    for e in live:
+        if e[end] == k:
+            e[end] = other
 
 
 def canonical(num_nodes: int, edges: tuple) -> tuple[int, tuple]:
