@@ -78,13 +78,13 @@ class Calibrator:
     def from_manifest(cls, manifest: dict) -> Calibrator:
         """The calibrator saved in a model's manifest (see :meth:`to_manifest`)."""
         self = cls()
-        for key, (_, load) in FIELDS.items():
-            setattr(self, f"{key}_", load(manifest[key]))
+        for key, (_, from_json) in FIELDS.items():
+            setattr(self, f"{key}_", from_json(manifest[key]))
         return self
 
     def to_manifest(self) -> dict:
         """Plain JSON, one key per fitted field, and the interval levels ``z`` is tabulated at."""
-        return {**{key: save(getattr(self, f"{key}_")) for key, (save, _) in FIELDS.items()},
+        return {**{key: to_json(getattr(self, f"{key}_")) for key, (to_json, _) in FIELDS.items()},
                 "levels": LEVELS.tolist()}
 
     # ------------------------------------------------------------------ applying it

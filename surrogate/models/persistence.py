@@ -62,7 +62,7 @@ def save(model, path, precompute=None) -> Path:
     manifest = {
         "format": "surrogate-model", "format_version": FORMAT_VERSION, "package_version": __version__,
         "settings": settings,
-        **{key: save_(getattr(model, f"{key}_")) for key, (save_, _) in FIELDS.items()},
+        **{key: to_json(getattr(model, f"{key}_")) for key, (to_json, _) in FIELDS.items()},
         "chip_features": list(CHIP_FEATURES) if model.chip_aware_ else None,
         "feature_spec": FeatureSpec().to_dict(),
         **model.calibrator_.to_manifest(),
@@ -96,8 +96,8 @@ def load(cls, path):
     if "chips" not in manifest:  # written before chip-aware models: one chip
         manifest["chips"] = [manifest["chip"]]
     model = cls(**{**manifest["settings"], "members": tuple(manifest["settings"]["members"])})
-    for key, (_, load_) in FIELDS.items():
-        setattr(model, f"{key}_", load_(manifest[key]))
+    for key, (_, from_json) in FIELDS.items():
+        setattr(model, f"{key}_", from_json(manifest[key]))
     model.calibrator_ = Calibrator.from_manifest(manifest)
     model.times_ = model.calibrator_.times_
     model.kinds_ = list(manifest["members"])
