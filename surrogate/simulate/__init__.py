@@ -3,9 +3,10 @@
 Pieces, each usable alone: :func:`build_network` (the NB-201 macro network around any cell),
 :func:`load_dataset`, :func:`make_rpu_config`, :class:`Profile` (named, hashed recipes),
 :func:`simulate_cell` (one cell, one seed) and :func:`run` (many cells, local processes or Dask,
-resumable). aihwkit is imported only when a simulation runs.
+resumable; on SLURM through :func:`slurm_cluster`). aihwkit is imported only when a simulation runs.
 """
 
+from .cluster import slurm_cluster, slurm_options
 from .datasets import DataSplit, load_dataset, read_cifar10
 from .engine import CellResult, simulate_cell
 from .network import MacroNetwork, build_network
@@ -30,4 +31,6 @@ __all__ = [
     "resolve_cells",
     "run",
     "simulate_cell",
+    "slurm_cluster",
+    "slurm_options",
 ]
