@@ -46,11 +46,12 @@ def _data(args) -> int:
 def _simulate(args) -> int:
     from .simulate import run
 
+    device = _device(args)
     with _dask_where(args, args.profile) as scheduler:
         summary = run(
             args.profile, args.cells, args.seed, args.store,
             workers=args.workers, scheduler=scheduler, data_root=args.data_root,
-            chips=None if args.chips is None else args.chips.split(","), device=_device(args),
+            chips=None if args.chips is None else args.chips.split(","), device=device,
             progress=not args.quiet,
         )
     print(
@@ -222,11 +223,12 @@ def _validate(args) -> int:
     else:
         if args.table is not None:
             raise ValueError("--table applies to --oracle table only")
+        device = _device(args)
         where = _dask_where(args, getattr(model, "profile_", None))
     with where as scheduler:
         if args.oracle == "simulate":
             oracle = SimulateOracle(workers=args.workers or 1, scheduler=scheduler, data_root=args.data_root,
-                                    device=_device(args), progress=not args.quiet)
+                                    device=device, progress=not args.quiet)
         candidates = None if args.cells is None else resolve_cells(args.cells, args.seed)
         report = Validator(model, oracle=oracle, sample=args.sample, seed=args.seed, candidates=candidates,
                            cells=args.include, level=args.level, alpha=args.alpha, store=args.store).run()
