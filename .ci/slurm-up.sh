@@ -25,8 +25,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 node_state() { timeout 10 sinfo -h -N -o '%T' 2>/dev/null | head -n1 | tr -d '*~#!%$@^-'; }
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-if command -v sinfo >/dev/null && [ "$(node_state)" = idle ]; then
+# (sinfo takes about 10 s to give up on a controller that is not there: ask only if one runs)
+if command -v sinfo >/dev/null && { running /run/slurmctld.pid || pgrep -x slurmctld >/dev/null; } \
+        && [ "$(node_state)" = idle ]; then
     say "already up: $(sinfo -h -N -o '%N %T %c CPUs %m MB' | head -n1)"
     exit 0
 fi
@@ -118,7 +121,6 @@ PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 
 # --- daemons --------------------------------------------------------------------------------------
-running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 if running /run/slurmctld.pid; then
     scontrol reconfigure >/dev/null 2>&1 || true
 else
