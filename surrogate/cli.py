@@ -46,11 +46,14 @@ def _data(args) -> int:
 def _simulate(args) -> int:
     from .simulate import run
 
-    summary = run(
-        args.profile, args.cells, args.seed, args.store,
-        workers=args.workers, scheduler=args.scheduler, data_root=args.data_root,
-        chips=None if args.chips is None else args.chips.split(","), device=args.device, progress=not args.quiet,
-    )
+    device = _device(args)
+    with _dask_where(args, args.profile) as scheduler:
+        summary = run(
+            args.profile, args.cells, args.seed, args.store,
+            workers=args.workers, scheduler=scheduler, data_root=args.data_root,
+            chips=None if args.chips is None else args.chips.split(","), device=device,
+            progress=not args.quiet,
+        )
     print(
         f"profile {summary.profile}, seed {summary.seed}: {summary.requested} cells requested, "
         f"{summary.skipped} already stored, {summary.written} written, {len(summary.failed)} failed"
@@ -58,6 +61,62 @@ def _simulate(args) -> int:
     for cell, error in summary.failed.items():
         print(f"  failed: {cell}: {error.splitlines()[-1]}", file=sys.stderr)
     return 1 if summary.failed else 0
+
+
+_SLURM_OPTIONS = ("jobs", "gpus_per_job", "partition", "walltime", "cores_per_job", "memory", "account",
+                  "job_extra", "interface")
+
+
+def _dask_where(args, profile):
+    """A context giving ``run``'s scheduler: --scheduler's address, a SLURM cluster, or None."""
+    import contextlib
+
+    given = [f"--{name.replace('_', '-')}" for name in _SLURM_OPTIONS if getattr(args, name) is not None]
+    if args.cluster is None:
+        if given:
+            raise ValueError(f"{', '.join(given)} apply to --cluster slurm only")
+        return contextlib.nullcontext(args.scheduler)
+    from .simulate import slurm_cluster
+
+    options = {name: getattr(args, name) for name in _SLURM_OPTIONS if getattr(args, name) is not None}
+    options["job_extra"] = options.get("job_extra") or ()
+    cluster = slurm_cluster(profile, **options)
+    if not args.quiet:
+        request = " ".join(line.removeprefix("#SBATCH ") for line in cluster.job_header.splitlines())
+        print(f"surrogate: SLURM: up to {options.get('jobs', 4)} jobs of [{request}]; scheduler "
+              f"{cluster.scheduler_address}, dashboard {cluster.dashboard_link}", file=sys.stderr)
+    return cluster
+
+
+def _device(args) -> str:
+    """--device, else cuda when the SLURM jobs book GPUs, else cpu."""
+    gpus = getattr(args, "gpus_per_job", None) or 0
+    device = getattr(args, "device", None)
+    if device == "cpu" and gpus and args.cluster is not None:
+        raise ValueError(f"--gpus-per-job {gpus} books GPUs that --device cpu would leave idle; "
+                         "drop --device (cuda is then used) or pass --device cuda or auto")
+    return device or ("cuda" if gpus and args.cluster is not None else "cpu")
+
+
+def _slurm_options(p, where) -> None:
+    where.add_argument("--cluster", choices=["slurm"],
+                       help="start the workers as SLURM jobs (dask-jobqueue), adaptively: 0 to --jobs of them")
+    g = p.add_argument_group("SLURM (with --cluster slurm; unset: the site's dask-jobqueue configuration, "
+                             "then the profile's needs)")
+    g.add_argument("--jobs", type=int, metavar="N", help="the most jobs at a time (default 4)")
+    g.add_argument("--gpus-per-job", type=int, metavar="G",
+                   help="GPUs per job (--gres=gpu:G), one worker per GPU; simulates on cuda (default 0)")
+    g.add_argument("--partition", metavar="P", help="partition (-p)")
+    g.add_argument("--walltime", metavar="HH:MM:SS", help="each job's time limit; must exceed one cell's time "
+                   "(default 24:00:00 for CIFAR-10 profiles, else 00:30:00)")
+    g.add_argument("--cores-per-job", type=int, metavar="C",
+                   help="CPUs per job; without GPUs one worker per CPU (default 2 per GPU, else 1)")
+    g.add_argument("--memory", metavar="M", help="memory per job, SLURM style: 16G, 4000 (MB) "
+                   "(default 2G per worker, 8G for CIFAR-10, +2G with a GPU)")
+    g.add_argument("--account", metavar="A", help="account to charge (-A)")
+    g.add_argument("--job-extra", action="append", metavar="OPT",
+                   help="another sbatch option, repeatable; write it with '=': --job-extra=--qos=high")
+    g.add_argument("--interface", metavar="IF", help="network interface between workers and scheduler (e.g. ib0)")
 
 
 def _interval_table(cells, pred, order=None, start=1) -> None:
@@ -157,17 +216,22 @@ def _validate(args) -> int:
 
     model = api.load(args.model)
     if args.oracle == "table":
-        if args.workers is not None or args.scheduler is not None:
-            raise ValueError("--workers and --scheduler apply to --oracle simulate only")
+        if args.workers is not None or args.scheduler is not None or args.cluster is not None:
+            raise ValueError("--workers, --scheduler and --cluster apply to --oracle simulate only")
         oracle = TableOracle.for_model(model, args.table)
+        where = _dask_where(args, None)
     else:
         if args.table is not None:
             raise ValueError("--table applies to --oracle table only")
-        oracle = SimulateOracle(workers=args.workers or 1, scheduler=args.scheduler, data_root=args.data_root,
-                                progress=not args.quiet)
-    candidates = None if args.cells is None else resolve_cells(args.cells, args.seed)
-    report = Validator(model, oracle=oracle, sample=args.sample, seed=args.seed, candidates=candidates,
-                       cells=args.include, level=args.level, alpha=args.alpha, store=args.store).run()
+        device = _device(args)
+        where = _dask_where(args, getattr(model, "profile_", None))
+    with where as scheduler:
+        if args.oracle == "simulate":
+            oracle = SimulateOracle(workers=args.workers or 1, scheduler=scheduler, data_root=args.data_root,
+                                    device=device, progress=not args.quiet)
+        candidates = None if args.cells is None else resolve_cells(args.cells, args.seed)
+        report = Validator(model, oracle=oracle, sample=args.sample, seed=args.seed, candidates=candidates,
+                           cells=args.include, level=args.level, alpha=args.alpha, store=args.store).run()
     json_path, png_path = report.save(args.out)
     print(f"model {args.model} [{report.record['model']['profile_hash']}], oracle {args.oracle}")
     print(report.summary())
@@ -206,11 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
     where.add_argument("--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler")
+    _slurm_options(p, where)
     p.add_argument("--data-root", metavar="DIR", help="CIFAR-10 'cifar-10-batches-py' folder (cifar10 profiles)")
     p.add_argument("--chips", metavar="A,B", help="measure only these of the profile's chips (default all; "
                    "the default chip always)")
-    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"],
-                   help="where each cell trains: cpu (deterministic, default), cuda, or auto (the worker's GPU if any)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"],
+                   help="where each cell trains: cpu (deterministic; the default), cuda (the default with "
+                   "--gpus-per-job), or auto (the worker's GPU if any)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_simulate)
 
@@ -249,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--workers", type=int, metavar="N",
                        help="local simulation processes (--oracle simulate)")
     where.add_argument("--scheduler", metavar="ADDR", help="a Dask scheduler address (--oracle simulate)")
+    _slurm_options(p, where)
     p.add_argument("--table", metavar="STORE",
                    help="--oracle table: a store file holding the model's profile "
                    "(default: the shipped data set of its profile, e.g. AnalogNAS-Bench for anb-cifar10)")

@@ -4,10 +4,11 @@ Pieces, each usable alone: :func:`build_network` (the NB-201 macro network aroun
 :func:`load_dataset`, :func:`make_rpu_config` and :func:`noise_model` (the only aihwkit settings of the package),
 :class:`Profile` (named, hashed recipes, defined in :mod:`surrogate.core`),
 :func:`simulate_cell` (one cell, one seed) and :func:`run` (many cells, local processes or Dask,
-resumable). aihwkit is imported only when a simulation runs.
+resumable; on SLURM through :func:`slurm_cluster`). aihwkit is imported only when a simulation runs.
 """
 
 from ..core.profiles import Profile, get_profile, list_profiles, profile_hash
+from .cluster import slurm_cluster, slurm_options
 from .datasets import DataSplit, load_dataset, read_cifar10
 from .engine import CellResult, simulate_cell
 from .network import MacroNetwork, build_network
@@ -32,4 +33,6 @@ __all__ = [
     "resolve_cells",
     "run",
     "simulate_cell",
+    "slurm_cluster",
+    "slurm_options",
 ]

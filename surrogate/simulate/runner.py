@@ -120,7 +120,8 @@ def run(
         seed: training seed (also seeds ``sample:N``).
         store: a :class:`surrogate.data.Store`, or a path to open one at.
         workers: local processes (1 = in this process). Ignored with ``scheduler``.
-        scheduler: a Dask scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``.
+        scheduler: a Dask scheduler address (``"tcp://host:8786"``), a ``distributed.Client``, or a
+            Dask cluster object, e.g. :func:`~surrogate.simulate.slurm_cluster`'s (SLURM jobs as workers).
         data_root: CIFAR-10 folder for profiles that need it.
         chips: names of the profile's chips to measure (default all; the default chip always).
             A cell already stored is skipped whichever chips it was measured on.

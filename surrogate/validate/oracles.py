@@ -157,8 +157,10 @@ class SimulateOracle(Oracle):
     Args:
         profile: the recipe to run; ``None`` takes the model's. Either way its hash must be the model's.
         workers: local worker processes (1: in this process).
-        scheduler: a Dask scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``.
+        scheduler: a Dask scheduler address (``"tcp://host:8786"``), a ``distributed.Client``, or a
+            Dask cluster such as :func:`~surrogate.simulate.slurm_cluster`'s.
         data_root: the CIFAR-10 folder for profiles that need it.
+        device: where each cell trains (``"cpu"``, ``"cuda"``, ``"auto"``), see :func:`~surrogate.simulate.run`.
         progress: show a progress bar.
 
     Each round simulates with its own seed (see :class:`~surrogate.validate.Validator`), so a
@@ -168,12 +170,13 @@ class SimulateOracle(Oracle):
     kind = "simulate"
 
     def __init__(self, profile=None, *, workers: int = 1, scheduler=None, data_root=None,
-                 progress: bool = False):
+                 progress: bool = False, device: str = "cpu"):
         self.profile = profile
         self.workers = workers
         self.scheduler = scheduler
         self.data_root = data_root
         self.progress = progress
+        self.device = device
 
     def _recipe(self, model):
         profile, phash = _model_profile(model)
@@ -225,7 +228,8 @@ class SimulateOracle(Oracle):
         with tempfile.TemporaryDirectory(prefix="surrogate-validate-") as tmp:
             path = Path(tmp) / "measured.sqlite"
             summary = run(prof, list(cells), seed, path, workers=self.workers, scheduler=self.scheduler,
-                          data_root=self.data_root, chips=getattr(self, "_chips", None), progress=self.progress)
+                          data_root=self.data_root, chips=getattr(self, "_chips", None), progress=self.progress,
+                          device=self.device)
             gt = None
             if summary.written:
                 with Store(path) as store:
@@ -234,6 +238,7 @@ class SimulateOracle(Oracle):
 
     def describe(self) -> dict:
         where = (f"dask {self.scheduler}" if isinstance(self.scheduler, str)
+                 else f"dask {type(self.scheduler).__name__}" if hasattr(self.scheduler, "job_script")
                  else "dask client" if self.scheduler is not None else f"{self.workers} local worker(s)")
         return {"kind": self.kind, "where": where}
 
