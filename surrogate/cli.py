@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -18,6 +19,7 @@ def _space(args) -> int:
     print(f"NAS-Bench-201 space: {len(cells):,} cells over {nb201.OPS}")
     print(f"  unique up to isomorphism (NB-201 rule): {len({c.canonical() for c in cells}):,}")
     print(f"  unique dropping zero terms:             {len({c.canonical(drop_zero=True) for c in cells}):,}")
+    print(f"  distinct networks (normal form; `rank` lists each once): {len({c.simplified() for c in cells}):,}")
     print(f"  degenerate (no input-output path):      {sum(c.is_degenerate for c in cells):,}")
     print(f"  parameters (C=16, N=5, CIFAR-10): {params.min() / 1e6:.3f} M to {params.max() / 1e6:.3f} M, "
           f"median {np.median(params) / 1e6:.3f} M")
@@ -132,6 +134,22 @@ def _interval_table(cells, pred, order=None, start=1) -> None:
               f"{np.atleast_1d(pred.degradation)[idx]:>6.2f}  {cells[idx].to_str()}")
 
 
+def _print_json(cells, pred, order, args) -> None:
+    """One JSON object per line is awkward to diff; one array of records is what scripts ``json.load``."""
+    import json
+
+    import numpy as np
+
+    def col(name, idx):
+        return float(np.atleast_1d(getattr(pred, name))[idx])
+
+    records = [{"rank" if args.func is _rank else "index": i, "cell": cells[idx].to_str(),
+                "t_inference": args.t, "training": args.training, "level": pred.level, "model": args.model,
+                **{k: col(k, idx) for k in ("accuracy", "std", "lower", "upper", "degradation")}}
+               for i, idx in enumerate(order, 1 if args.func is _rank else 0)]
+    print(json.dumps(records, indent=1))
+
+
 def _arch(text: str):
     """An NB-201 string as it is, or ``2,2,0,4,2,1`` as the AnalogNAS-Bench tuple it spells."""
     parts = text.replace(" ", "").strip("()").split(",")
@@ -147,6 +165,9 @@ def _predict(args) -> int:
     model = api.load(args.model)
     cells = [as_cell(_arch(a)) for a in args.arch]
     pred = model.predict(cells, args.t, training=args.training, level=args.level, chip=args.chip)
+    if args.json:
+        _print_json(cells, pred, range(len(cells)), args)
+        return 0
     print(f"{args.training} accuracy (%) at t = {args.t:g} s; degradation since {pred.t_ref:g} s; "
           f"model {args.model}")
     _interval_table(cells, pred)
@@ -169,6 +190,9 @@ def _rank(args) -> int:
             order.append(i)
             if len(order) == args.top:
                 break
+    if args.json:
+        _print_json(cells, pred, order, args)
+        return 0
     distinct = len({c.simplified() for c in cells})
     print(f"top {len(order)} of {distinct:,} distinct networks among {len(cells):,} NB-201 cells by predicted {args.training} accuracy (%) at "
           f"t = {args.t:g} s (model {args.model}); each is listed once, in its first NB-201 drawing")
@@ -177,10 +201,16 @@ def _rank(args) -> int:
 
 
 def _fit(args) -> int:
+    from pathlib import Path
+
     from . import data
     from .models import Surrogate
     from .simulate.runner import resolve_cells
 
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
+        raise ValueError(f"--out {out} exists and is not an empty directory; choose another or add --force "
+                         "to replace the model there")
     gt = data.load(args.data)
     if args.chips is not None:
         gt = gt.for_chip(*args.chips.split(","))
@@ -284,13 +314,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("arch", nargs="+", help="NB-201 cell string(s), e.g. '|nor_conv_3x3~0|+|...|', or "
                    "AnalogNAS-Bench tuples, e.g. 2,2,0,4,2,1")
     p.add_argument("--t", type=float, required=True, metavar="SECONDS", help="time since programming")
+    p.add_argument("--json", action="store_true", help="print a JSON array of records instead of a table")
     _model_options(p)
     p.set_defaults(func=_predict)
 
     p = sub.add_parser("rank", help="rank a search space by predicted analog accuracy")
     p.add_argument("--space", default="nb201", choices=["nb201"])
     p.add_argument("--t", type=float, required=True, metavar="SECONDS", help="time since programming")
-    p.add_argument("--top", type=int, default=10, help="how many to show (default 10)")
+    p.add_argument("--top", type=_positive, default=10, help="how many to show (default 10)")
+    p.add_argument("--json", action="store_true", help="print a JSON array of records instead of a table")
     _model_options(p)
     p.set_defaults(func=_rank)
 
@@ -334,13 +366,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seeds the sample and the model")
     p.add_argument("--folds", type=int, default=5, help="cross-fitting folds = members per kind")
     p.add_argument("--evaluate", action="store_true", help="score the cells left out and store it as held-out")
-    p.add_argument("--out", required=True, metavar="DIR", help="directory to save the model in")
+    p.add_argument("--out", required=True, metavar="DIR", help="directory to save the model in (new or empty)")
+    p.add_argument("--force", action="store_true", help="replace a model already saved in --out")
     p.add_argument("--chips", metavar="A,B", help="the chips whose rows to fit on (default all in the data); "
                    "with several the model is chip-aware and its default is the profile's first of them")
     p.add_argument("--precompute", choices=["nb201"], help="save the members' outputs for this space with the model, "
                    "so that it answers there without torch (1.6 MB for NB-201)")
     p.set_defaults(func=_fit)
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
 
 
 def _model_options(p):
@@ -358,6 +401,10 @@ def main(argv=None) -> int:
         return 0
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"surrogate: error: {err}", file=sys.stderr)
+    except BrokenPipeError:  # `surrogate rank ... | head`: the reader left; stop quietly, as `yes | head` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except (ValueError, TypeError, OSError) as err:
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"surrogate: error: {message}", file=sys.stderr)
         return 2
