@@ -6,11 +6,18 @@
   ``xgb_<i>.ubj`` (XGBoost's own format): the members;
 - ``cache.npz`` (optional): the members' outputs for some cells, so that a fresh process answers
   for them without loading torch or xgboost.
+
+The manifest records the SHA-256 of every other file (``files``) and of itself (``manifest_sha256``,
+over its canonical JSON without that key): :func:`load` refuses a changed, missing or extra file by
+name before anything is read from it, so a corrupt folder fails at ``load``, not at the first
+prediction of a new cell.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +28,7 @@ from ..core import CHIP_FEATURES, Chip
 from ..encoding import FeatureSpec
 from .calibrator import Calibrator
 
-__all__ = ["FORMAT_VERSION", "FIELDS", "save", "load", "load_members", "read_cache"]
+__all__ = ["FORMAT_VERSION", "FIELDS", "save", "seal", "verify", "load", "load_members", "read_cache"]
 
 FORMAT_VERSION = 2
 
@@ -68,7 +75,6 @@ def save(model, path, precompute=None) -> Path:
         **model.calibrator_.to_manifest(),
         "members": files,
     }
-    (path / "manifest.json").write_text(json.dumps(manifest, indent=1))
     (path / "cache.npz").unlink(missing_ok=True)
     if precompute is not None:
         keys = list(dict.fromkeys(as_cell(c).simplified() for c in precompute))
@@ -76,7 +82,57 @@ def save(model, path, precompute=None) -> Path:
         np.savez_compressed(path / "cache.npz", cells=np.array([c.to_str() for c in keys]),
                             chips=np.array([model.chip_.hash] * len(keys)),
                             **{m: v.astype(np.float32) for m, v in entries.items()})
+    listed = {e["file"] for items in files.values() for e in items} | ({"cache.npz"} if precompute is not None else set())
+    for stale in path.iterdir():  # members of an earlier, larger model saved here
+        if stale.name not in listed | {"manifest.json"} and stale.suffix in (".pt", ".ubj"):
+            stale.unlink()
+    _write_manifest(path, manifest)
     return path
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _manifest_digest(manifest: dict) -> str:
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _write_manifest(path: Path, manifest: dict) -> None:
+    manifest = dict(manifest)
+    manifest["files"] = {f.name: _sha256(f) for f in sorted(path.iterdir()) if f.is_file()
+                         and f.name != "manifest.json" and not f.name.startswith(".")}
+    manifest["manifest_sha256"] = _manifest_digest(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest, indent=1))
+
+
+def seal(path) -> Path:
+    """Record the checksums of a model folder saved before they existed (or after a deliberate edit)."""
+    path = Path(path)
+    _write_manifest(path, json.loads((path / "manifest.json").read_text()))
+    return path
+
+
+def verify(path: Path, manifest: dict) -> None:
+    """Refuse a model folder whose files differ from what its manifest records."""
+    if "files" not in manifest:
+        warnings.warn(f"{path} was saved without file checksums (by an earlier surrogate); its files cannot be "
+                      "verified: save it again, or call surrogate.models.persistence.seal on it", stacklevel=3)
+        return
+    if manifest.get("manifest_sha256") != _manifest_digest(manifest):
+        raise ValueError(f"{path / 'manifest.json'} was edited after the model was saved (its checksum does "
+                         "not match); refusing the model: save it again from the fitted estimator")
+    present = {f.name for f in path.iterdir() if f.is_file() and f.name != "manifest.json"
+               and not f.name.startswith(".")}
+    missing = sorted(set(manifest["files"]) - present)
+    extra = sorted(present - set(manifest["files"]))
+    changed = sorted(n for n in set(manifest["files"]) & present if _sha256(path / n) != manifest["files"][n])
+    problems = [f"{what} {', '.join(names)}" for what, names in
+                (("changed:", changed), ("missing:", missing), ("not saved with it:", extra)) if names]
+    if problems:
+        raise ValueError(f"the model folder {path} does not hold the files it was saved with ("
+                         + "; ".join(problems) + "); refusing to load it")
 
 
 def load(cls, path):
@@ -85,10 +141,14 @@ def load(cls, path):
     path = Path(path)
     if not (path / "manifest.json").is_file():
         raise FileNotFoundError(f"no saved model at {path} (expected {path / 'manifest.json'})")
-    manifest = json.loads((path / "manifest.json").read_text())
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path / 'manifest.json'} is not valid JSON ({err}); refusing the model") from None
     if manifest.get("format") != "surrogate-model" or manifest.get("format_version", 0) != FORMAT_VERSION:
         raise ValueError(f"{path} is not a surrogate model of format version {FORMAT_VERSION} "
                          f"(found {manifest.get('format')!r} version {manifest.get('format_version')!r}): refit it")
+    verify(path, manifest)
     if manifest["feature_spec"] != FeatureSpec().to_dict():
         raise ValueError(f"{path} was saved with another feature layout: {manifest['feature_spec']}")
     if manifest.get("chip_features") not in (None, list(CHIP_FEATURES)):
