@@ -229,7 +229,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--stage", type=int, default=100, help="simulate only the first N cells (seed 0)")
-    parser.add_argument("--twins", action="store_true", help="also seed 1 on the first 40 cells")
+    parser.add_argument("--twins", type=int, default=0, metavar="N",
+                        help=f"also seed 1 on the first N cells (at most {N_TWINS})")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--no-run", action="store_true", help="only summarise what is stored")
     parser.add_argument("--snapshot", action="store_true", help="copy the store to benchmark_data/ and stop")
@@ -252,7 +253,7 @@ def main() -> None:
                 continue
             run(profile(name), cells[:args.stage], 0, STORE, workers=args.workers)
             if args.twins:
-                run(profile(name), cells[:N_TWINS], 1, STORE, workers=args.workers)
+                run(profile(name), cells[:min(args.twins, N_TWINS)], 1, STORE, workers=args.workers)
     anb = surrogate.data.load_analognasbench()
     ref = {"cells": cells, **anb_columns(anb, cells)}
     ref["params"] = np.repeat(nb201.macro_cost(cells)[0].astype(float)[:, None], 3, 1)
