@@ -194,6 +194,9 @@ def _validate(args) -> int:
     print(f"model {args.model} [{report.record['model']['profile_hash']}], oracle {args.oracle}")
     print(report.summary())
     print(f"wrote {json_path} and {png_path}")
+    if args.feedback_out is not None:
+        out = _feedback(model, args.store, args.feedback_out)
+        print(f"wrote the recalibrated model to {out}")
     if report.smoke:
         ok = not report.record["failed"] and report.verdict != "too few cells"
         print("smoke check: " + ("the path ran end to end; the verdict above is not a calibration verdict"
@@ -202,6 +205,30 @@ def _validate(args) -> int:
     if report.verdict == "too few cells":
         return EXIT_INCONCLUSIVE
     return 0 if report.calibrated else 1
+
+
+def _feedback(model, store_path, out):
+    """Recalibrate ``model`` on every validation measurement the store holds of its profile and chip, and
+    write it as a new model directory (:mod:`surrogate.validate.feedback`)."""
+    from .data import GroundTruth, Store
+    from .validate import chip_name
+    from .validate.feedback import recalibrate_on, save_new
+
+    if store_path is None:
+        raise ValueError("--feedback-out needs --store: the validation measurements to recalibrate on")
+    with Store(store_path) as store:
+        gt = store.load(model.profile_hash_)
+    frame = gt.to_frame()
+    frame = frame.loc[frame["source"] == "validation"]
+    chip = chip_name(model)
+    if chip is not None:
+        frame = frame.loc[frame["chip"] == chip]
+    if frame.empty:
+        raise ValueError(f"the store {store_path} holds no validation measurement of the model's profile "
+                         f"[{model.profile_hash_}] to recalibrate on")
+    measured = GroundTruth(frame, gt.profile, gt.extras_frame())
+    fixed = recalibrate_on(model, measured, how=f"the cells measured by the validation rounds in {store_path}")
+    return save_new(fixed, out)
 
 
 #: ``surrogate validate`` exit codes: calibrated, not calibrated, usage error, inconclusive.
@@ -316,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the robust tests count a cell at most SD standard deviations off (default 3)")
     p.add_argument("--plain-tests", action="store_true",
                    help="plain Gaussian tests (no clip), as before verdict version 2")
+    p.add_argument("--feedback-out", metavar="DIR",
+                   help="after the round, recalibrate the model on every validation measurement in --store and "
+                   "write it to DIR, a new model directory (never over an existing one)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_validate)
 

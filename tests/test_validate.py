@@ -88,8 +88,13 @@ def test_shifted_model_is_biased(smoke):
 
 def test_intervals_shrunk_tenfold_are_over_confident(smoke):
     report = smoke_round(Perturbed(smoke.model, scale=0.1), smoke)
-    assert report.verdict == "over-confident", report.summary()
+    assert "over-confident" in report.flags, report.summary()
     assert report.overall["coverage"] < 0.5
+    # the headline names the largest effect: in this round the small model's standard top is about 10 points
+    # low (its own, wide, intervals absorb it), which at a tenth of the std is as large as the shrinkage
+    assert report.verdict in ("over-confident", "biased")
+    hwa = [c for c in report.columns if c["training"] == "hwa"]
+    assert all(c["verdict"] == "over-confident" for c in hwa)
 
 
 def test_intervals_widened_tenfold_are_under_confident(smoke):

@@ -27,8 +27,9 @@ standard deviations; ``clip=None`` gives the plain tests.
 
 Bonferroni over every test run in the round keeps the chance that a calibrated model is flagged at
 most ``alpha`` per round. The round's verdict names the rejected test with the largest *effect*, in
-units of the predicted std (bias: ``|mean z|``; dispersion: ``|sqrt(Q / E Q) - 1|``, how much wider
-or narrower the errors are than stated), and ``headline`` says it in points. The bias z-tests
+units of the predicted std (bias: the centre of the z, a Huber estimate; dispersion: ``|f - 1|`` for
+errors ``f`` times the stated spread, a robust scale that does not saturate), and ``headline`` says it
+in points. The bias z-tests
 assume unit variance, so too wide a spread also moves them: a rejected bias test in a training
 found over-confident is put down to the spread (labelled over-confident) only when a t-test of the
 same values (scale estimated, blind to the spread) does not reject and its effect is the smaller.
@@ -94,6 +95,42 @@ def _huber_shift(r, w, clip, iters: int = 50) -> float:
     return b
 
 
+def clip_scale(z, clip: float = CLIP) -> float:
+    """The robust scale ``f`` of ``z``: ``mean(min((z / f)^2, clip^2))`` equals its N(0, 1) value (1 for
+    a calibrated spread; it does not saturate however far off ``z`` is)."""
+    from scipy.optimize import brentq
+
+    z = np.asarray(z, dtype=float)
+    z = z[np.isfinite(z)]
+    target = clipped_moments(clip)[0]
+    if z.size == 0 or not np.any(z):
+        return float("nan") if z.size == 0 else 0.0
+
+    def gap(f):
+        return float(np.mean(np.minimum((z / f) ** 2, clip**2)) - target)
+
+    lo, hi = 1e-6 * float(np.max(np.abs(z))), 1e6 * float(np.max(np.abs(z)))
+    if gap(hi) >= 0:
+        return 0.0
+    return float(brentq(gap, lo, hi)) if gap(lo) > 0 else float(np.sqrt(np.mean(z**2) / target))
+
+
+def robust_location(x, clip: float = CLIP) -> float:
+    """A Huber estimate of the centre of ``x`` (in its own units; the scale estimated, at least 1)."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan")
+    b = float(np.median(x))
+    scale = max(1.0, clip_scale(x - b, clip))
+    for _ in range(50):
+        step = scale * float(np.mean(np.clip((x - b) / scale, -clip, clip)))
+        b += step
+        if abs(step) < 1e-10 * (1 + abs(b)):
+            break
+    return b
+
+
 def robust_dispersion_test(z, std, clip: float = CLIP) -> tuple[float, float, float, float]:
     """``Q = sum min(((r - b) / std)^2, clip^2)`` about the Huber shift ``b``: ``(Q, E Q, p_over, p_under)``.
 
@@ -113,6 +150,22 @@ def robust_dispersion_test(z, std, clip: float = CLIP) -> tuple[float, float, fl
     m, v = clipped_moments(clip)
     scale, nu = v / (2 * m), 2 * df * m**2 / v
     return q, df * m, float(stats.chi2.sf(q / scale, nu)), float(stats.chi2.cdf(q / scale, nu))
+
+
+def _spread_ratio(z, std, clip) -> float:
+    """How many times the stated spread the errors are, about their common shift (robustly with ``clip``)."""
+    z = np.asarray(z, dtype=float).ravel()
+    w = 1.0 / np.asarray(std, dtype=float).ravel()
+    ok = np.isfinite(z) & np.isfinite(w) & (w > 0)
+    z, w = z[ok], w[ok]
+    if z.size < 2:
+        return float("nan")
+    r = z / w
+    if clip is None:
+        b = np.sum(z * w) / np.sum(w**2)
+        return float(np.sqrt(np.sum(((r - b) * w) ** 2) / (z.size - 1)))
+    b = _huber_shift(r, w, clip)
+    return clip_scale((r - b) * w, clip) * np.sqrt(z.size / (z.size - 1))
 
 
 def judge(pred, std, lower, upper, y, top, trainings, times, alpha: float = 0.05,
@@ -141,13 +194,13 @@ def judge(pred, std, lower, upper, y, top, trainings, times, alpha: float = 0.05
     usable = np.isfinite(z)  # measured, with a positive predicted std
     tests = []
 
-    def bias_test(values):
+    def bias_test(values):  # (stat, p, p of the scale-free t-test, effect: |centre| in stds)
         if clip is None:
             stat, p = cal.bias_ztest(values)
             return stat, p, _num(cal.bias_ttest(values)[1]), abs(float(np.mean(values)))
         stat, p = robust_bias_test(values, clip)
         clipped = np.clip(values, -clip, clip)
-        return stat, p, _num(cal.bias_ttest(clipped)[1]), abs(float(np.mean(clipped)))
+        return stat, p, _num(cal.bias_ttest(clipped)[1]), abs(robust_location(values, clip))
 
     def add(kind, training, t, stat, p, label, direction=None, scale_free=None, effect=None, points=None,
             n=None):
@@ -180,10 +233,9 @@ def judge(pred, std, lower, upper, y, top, trainings, times, alpha: float = 0.05
                     effect, float(np.mean(pc - yc)), int(ok.sum()))
                 if clip is None:
                     q, df, p_over, p_under = cal.dispersion_test(zc, std=std[ok, k, j])
-                    expected = df
                 else:
-                    q, expected, p_over, p_under = robust_dispersion_test(zc, std[ok, k, j], clip)
-                ratio = np.sqrt(q / expected) if expected else np.nan
+                    q, _, p_over, p_under = robust_dispersion_test(zc, std[ok, k, j], clip)
+                ratio = _spread_ratio(zc, std[ok, k, j], clip)
                 label = "over-confident" if p_over < p_under else "under-confident"
                 add("dispersion", tr, float(t), q, min(1.0, 2 * min(p_over, p_under)), label, effect=abs(ratio - 1),
                     points=ratio, n=int(ok.sum()))
