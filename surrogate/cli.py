@@ -227,7 +227,8 @@ def _feedback(model, store_path, out):
         raise ValueError(f"the store {store_path} holds no validation measurement of the model's profile "
                          f"[{model.profile_hash_}] to recalibrate on")
     measured = GroundTruth(frame, gt.profile, gt.extras_frame())
-    fixed = recalibrate_on(model, measured, how=f"the cells measured by the validation rounds in {store_path}")
+    fixed = recalibrate_on(model, measured,
+                           how=f"the cells measured by the validation rounds in {store_path}")
     return save_new(fixed, out)
 
 
@@ -292,23 +293,28 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="check a model's calibration on re-measured cells (exit 0: calibrated, 1: not, 2: usage error, "
              "3: inconclusive)",
-        description="Sample cells (stratified over predicted accuracy, the predicted top over-sampled; rounds "
+        description="Sample cells (stratified over predicted accuracy, the predicted top over-sampled; "
+                    "rounds "
         "0, 1, 2... of a --series take disjoint cells), measure them through an oracle that reproduces the "
         "model's profile, and judge coverage, bias and z-scores per training and time (tests robust to rare "
         "gross errors such as failed training runs). Writes report.json and report.png into --out. Exit code "
-        "0: calibrated; 1: not calibrated (biased, over- or under-confident); 2: usage error (including fewer "
-        "than 3 cells, and an oracle that cannot reproduce the model's profile); 3: inconclusive (too few cells "
+        "0: calibrated; 1: not calibrated (biased, over- or under-confident); 2: usage error (including "
+        "fewer "
+        "than 3 cells, and an oracle that cannot reproduce the model's profile); 3: inconclusive (too few "
+        "cells "
         "could be measured to run a test; or, with --smoke, cells failed).",
     )
     p.add_argument("--model", required=True, metavar="NAME|PATH",
                    help="a shipped model name or a saved model directory")
     p.add_argument("--oracle", default="table", choices=["table", "simulate"],
-                   help="table: a ground-truth table that holds the profile (default); simulate: re-train and "
+                   help="table: a ground-truth table that holds the profile (default); simulate: re-train "
+                        "and "
                    "re-measure with the model's recipe")
     p.add_argument("--sample", type=int, required=True, metavar="K",
                    help="cells to sample and measure (at least 3; 8 or more for useful power)")
     p.add_argument("--seed", type=int, default=0,
-                   help="the round's number in its series: seeds the re-simulation (offset by 10000) and picks "
+                   help="the round's number in its series: seeds the re-simulation (offset by 10000) and "
+                        "picks "
                    "which block of cells the round takes (default 0)")
     p.add_argument("--series", type=int, default=0,
                    help="seeds the order in which the rounds of a series take cells (default 0)")
@@ -323,12 +329,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CIFAR-10 folder (--oracle simulate, cifar10 profiles): cifar-10-batches-py, "
                    "cifar-10-batches-bin, or the folder they were extracted into")
     p.add_argument("--smoke", action="store_true",
-                   help="--oracle simulate: a smoke check of the whole path with a tiny recipe derived from the "
-                   "model's (1 epoch each, width 4, one cell per stage, 16x16 images, 2 repetitions); the report "
+                   help="--oracle simulate: a smoke check of the whole path with a tiny recipe derived from "
+                        "the "
+                   "model's (1 epoch each, width 4, one cell per stage, 16x16 images, 2 repetitions); the "
+                   "report "
                    "is marked as such and the exit code says whether the path ran")
     p.add_argument("--override", action="append", metavar="KEY=VALUE",
-                   help="--oracle simulate: change one setting of the recipe (train.epochs=2, network.width=8, "
-                   "repetitions=5, dataset.input_size=16...; repeatable; on top of --smoke); marks the report "
+                   help="--oracle simulate: change one setting of the recipe (train.epochs=2, "
+                        "network.width=8, "
+                   "repetitions=5, dataset.input_size=16...; repeatable; on top of --smoke); marks the "
+                   "report "
                    "as a smoke check")
     p.add_argument("--table", metavar="STORE",
                    help="--oracle table: a store file holding the model's profile "
@@ -344,7 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plain-tests", action="store_true",
                    help="plain Gaussian tests (no clip), as before verdict version 2")
     p.add_argument("--feedback-out", metavar="DIR",
-                   help="after the round, recalibrate the model on every validation measurement in --store and "
+                   help="after the round, recalibrate the model on every validation measurement in --store "
+                        "and "
                    "write it to DIR, a new model directory (never over an existing one)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_validate)

@@ -217,7 +217,7 @@ def test_table_of_another_profile_is_refused(smoke, anb, anb_model):
 def test_simulation_that_cannot_reproduce_the_profile_is_refused(smoke, anb_model, tmp_path):
     unlinked = dict(anb_model.profile_, source="a table nobody re-simulates")
     other = types.SimpleNamespace(profile_=unlinked, profile_hash_=surrogate.data.profile_hash(unlinked))
-    with pytest.raises(ValueError, match="not a simulation recipe"):  # a table's profile with no recipe linked
+    with pytest.raises(ValueError, match="not a simulation recipe"):  # a table's profile, no recipe linked
         Validator(other, oracle="simulate", sample=4).run()
     with pytest.raises(ValueError, match=rf"is not the model's profile.*{other.profile_hash_}"):
         SimulateOracle(profile="anb-cifar10").check(other)  # same name, another hash

@@ -19,7 +19,7 @@ from surrogate.data import Store
 from surrogate.models import Prediction, Surrogate
 from surrogate.simulate import get_profile, resolve_cells, run
 from surrogate.validate import (
-    MIN_CELLS, Perturbed, SimulateOracle, SyntheticOracle, TableOracle, TrainingCellsWarning, Validator,
+    MIN_CELLS, Perturbed, SyntheticOracle, TableOracle, TrainingCellsWarning, Validator,
     cell_record, fitted_cells, judge, scheduled_sample, training_cells,
 )
 from surrogate.validate.feedback import recalibrate_on, save_new
@@ -78,7 +78,8 @@ def smoke(tmp_path_factory):
 
 # ---------------------------------------------------------------------- training cells
 def test_proxy_digits_training_cells_are_left_out():
-    """Before: its record "isomorphism split seed 0: ..." was not read; most sampled cells were training cells."""
+    """Before: its record "isomorphism split seed 0: ..." was not read; most sampled cells were training
+    cells."""
     model = surrogate.load("proxy-digits")
     train = training_cells(model)
     assert train is not None and len(train) == 921 == model.n_cells_
@@ -90,8 +91,9 @@ def test_proxy_digits_training_cells_are_left_out():
 
 
 def test_cell_records_round_trip_and_are_checked():
-    dag = surrogate.Cell.from_edges(5, [(0, 1, "nor_conv_3x3"), (1, 2, "skip_connect"), (2, 3, "nor_conv_1x1"),
-                                        (3, 4, "avg_pool_3x3"), (0, 4, "skip_connect")])
+    edges = [(0, 1, "nor_conv_3x3"), (1, 2, "skip_connect"), (2, 3, "nor_conv_1x1"), (3, 4, "avg_pool_3x3"),
+             (0, 4, "skip_connect")]
+    dag = surrogate.Cell.from_edges(5, edges)
     cells = resolve_cells("sample:50", 3) + [dag]
     record = cell_record(cells, "a test")
     assert record["n"] == 51 and len(record["cells"]) == 1 and len(record["anb"]) == 50 * 7 - 1
@@ -131,13 +133,15 @@ class Holding:
 def test_a_model_whose_training_cells_are_unknown_is_warned_about_and_the_report_says_so(column_model, anb):
     """Before: the exclusion was silently lost."""
     table = TableOracle(anb)
-    for model in (Hidden(column_model), Perturbed(ColumnMeans(anb, resolve_cells("sample:150", 0), metrics=False))):
+    bare = ColumnMeans(anb, resolve_cells("sample:150", 0), metrics=False)
+    for model in (Hidden(column_model), Perturbed(bare)):
         with pytest.warns(TrainingCellsWarning, match="training cells of .* are unknown"):
             report = Validator(model, table, sample=8, seed=0, candidates=anb.cells[::20]).run()
         assert report.record["exclusion"]["known"] is False and report.record["exclusion"]["n_excluded"] == 0
         assert "WARNING: training cells unknown" in report.summary()
     with warnings.catch_warnings():
-        warnings.simplefilter("error", TrainingCellsWarning)  # a wrapper that holds the model as .model is seen through
+        # a wrapper that holds the model as .model is seen through
+        warnings.simplefilter("error", TrainingCellsWarning)
         report = Validator(Holding(column_model), table, sample=8, seed=0, candidates=anb.cells[::20]).run()
     assert report.record["exclusion"]["known"] is True and report.record["exclusion"]["n_excluded"] > 0
 
@@ -222,7 +226,8 @@ def test_robust_tests_shrug_off_one_failed_run_but_not_a_bias():
 
 # ---------------------------------------------------------------------- which model
 def test_the_report_tells_two_models_apart(smoke, tmp_path):
-    """Before: a modified copy showed the same profile hash, repr and title; report.json had no path or hash."""
+    """Before: a modified copy showed the same profile hash, repr and title; report.json had no path or
+    hash."""
     a = smoke.model.save(tmp_path / "model-a")
     b = tmp_path / "model-b"
     shutil.copytree(a, b)
@@ -269,7 +274,8 @@ def test_rounds_with_a_store_measure_what_it_holds_last(column_model, anb, tmp_p
     store = tmp_path / "history.sqlite"
     table, cands = TableOracle(anb), anb.cells[::8]
     first = Validator(column_model, table, sample=8, seed=0, candidates=cands, store=store).run()
-    second = Validator(column_model, table, sample=8, seed=0, candidates=cands, store=store).run()  # cron: same seed
+    # the same seed, as a cron job would run it
+    second = Validator(column_model, table, sample=8, seed=0, candidates=cands, store=store).run()
     assert not set(first.cells) & set(second.cells)
     assert second.record["sampling"]["history_cells"] == 8 and len(second.history) == 2
 
@@ -320,7 +326,8 @@ def test_flagship_validate_simulate_end_to_end_on_tiny_cifar10(fmt, tmp_path, ca
     assert "smoke check: the path ran end to end" in text and "s per cell" in text
     record = json.loads((out / "report.json").read_text())["round"]
     assert record["oracle"]["derived"] and record["oracle"]["reproduces"] == "476e01890d6c280f"
-    assert record["oracle"]["profile"] == "anb-cifar10+overrides" and record["oracle"]["overrides"]["repetitions"] == 1
+    assert record["oracle"]["profile"] == "anb-cifar10+overrides"
+    assert record["oracle"]["overrides"]["repetitions"] == 1
     assert len(record["cells"]) == 3 and not record["failed"] and record["seconds_per_cell"] > 0
     measured = np.array(record["measured"], dtype=float)
     assert np.isfinite(measured).all() and (measured >= 0).all() and (measured <= 100).all()
@@ -333,8 +340,8 @@ def test_flagship_simulate_without_cifar10_says_what_is_missing(tmp_path, capsys
                  "--sample", "3", "--out", str(tmp_path / "v")])
     err = capsys.readouterr().err
     assert code == 2 and "lacks data_batch_2.bin" in err and "test_batch.bin" in err
-    assert main(["validate", "--model", "anb-cifar10", "--oracle", "table", "--smoke", "--sample", "3", "--out",
-                 str(tmp_path / "w")]) == 2
+    assert main(["validate", "--model", "anb-cifar10", "--oracle", "table", "--smoke", "--sample", "3",
+                 "--out", str(tmp_path / "w")]) == 2
     assert "apply to --oracle simulate only" in capsys.readouterr().err
 
 
@@ -358,7 +365,8 @@ def test_recalibration_on_measured_cells_fixes_what_the_validator_found(smoke, t
     assert abs(np.mean(p1.accuracy - p0.accuracy) - 2.0) < 0.7 and np.mean(p1.std) < 0.8 * np.mean(p0.std)
     out = save_new(fixed, tmp_path / "recalibrated")
     assert np.allclose(surrogate.load(out).predict(held, 60).accuracy, p1.accuracy)
-    assert surrogate.load(out).metrics_["recalibrated"]["n_cells"] == len(training_cells(fixed)) - len(smoke.train)
+    recorded = surrogate.load(out).metrics_["recalibrated"]["n_cells"]
+    assert recorded == len(training_cells(fixed)) - len(smoke.train)
     with pytest.raises(ValueError, match="never over an old one"):
         save_new(fixed, out)
     with pytest.raises(ValueError, match="in-sample"):
@@ -370,7 +378,8 @@ def test_periodic_rounds_with_a_store_then_feedback_as_a_new_model(smoke, tmp_pa
     panel fills from the second round on), then the feedback written as a new model directory."""
     model_dir = smoke.model.save(tmp_path / "model")
     truth_store = tmp_path / "truth.sqlite"
-    measured = SyntheticOracle(Perturbed(smoke.model, shift=1.5)).measure(smoke.fresh, 5, smoke.model.profile_)
+    truth = SyntheticOracle(Perturbed(smoke.model, shift=1.5))
+    measured = truth.measure(smoke.fresh, 5, smoke.model.profile_)
     with Store(truth_store) as store:
         for cell, rows in measured.ground_truth.to_frame().groupby("cell"):
             store.write_cell(smoke.gt.profile, cell, 0, [(r.training, r.t_inference, r.accuracy, 0.0, 1)

@@ -1,7 +1,8 @@
 """Data sets for simulation, as in-memory tensors (no DataLoader, no torchvision).
 
 ``digits`` (scikit-learn's shipped 8x8 digits, optionally upsampled) is the CPU proxy, ``cifar10``
-reads a local folder of the python-pickle batches or of the binary distribution, and ``synthetic`` is a seeded set
+reads a local folder of the python-pickle batches or of the binary distribution, and ``synthetic`` is
+a seeded set
 for the fastest tests. Every split is fixed by the data set settings alone, never by the
 simulation seed, so all cells of a profile are scored on the same test images.
 """
@@ -18,7 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["DataSplit", "load_dataset", "read_cifar10", "find_cifar10", "RefusedBatchError", "DATASETS", "CIFAR10_ENV"]
+__all__ = ["DataSplit", "load_dataset", "read_cifar10", "find_cifar10", "RefusedBatchError", "DATASETS",
+           "CIFAR10_ENV"]
 
 DATASETS = ("digits", "cifar10", "synthetic")
 
@@ -60,7 +62,8 @@ def load_dataset(spec: dict, root: str | os.PathLike | None = None) -> DataSplit
 
     Args:
         spec: ``{"name": "digits" | "cifar10" | "synthetic", ...settings}``.
-        root: folder of the CIFAR-10 batches, python or binary (else ``$SURROGATE_CIFAR10``); ignored otherwise.
+        root: folder of the CIFAR-10 batches, python or binary (else ``$SURROGATE_CIFAR10``); ignored
+            otherwise.
     """
     if not isinstance(spec, dict) or "name" not in spec:
         raise ValueError(f"a dataset spec is a dict with a 'name' ({', '.join(DATASETS)}), got {spec!r}")
@@ -211,7 +214,8 @@ def find_cifar10(root: str | os.PathLike | None = None) -> tuple[Path, str]:
         raise FileNotFoundError(f"CIFAR-10 root {str(root)!r} is {what}; {_CIFAR_HINT}")
     if not root.is_dir():
         raise FileNotFoundError(f"CIFAR-10 folder {str(root)!r} does not exist; {_CIFAR_HINT}")
-    folders = [root] + [root / n for n in ("cifar-10-batches-py", "cifar-10-batches-bin") if (root / n).is_dir()]
+    folders = [root] + [root / n for n in ("cifar-10-batches-py", "cifar-10-batches-bin")
+                        if (root / n).is_dir()]
     best = None  # (files present, folder, format, missing) of the most complete candidate
     for folder in folders:
         for fmt, names in (("python", _PY_FILES), ("binary", _BIN_FILES)):
@@ -227,8 +231,8 @@ def find_cifar10(root: str | os.PathLike | None = None) -> tuple[Path, str]:
                                 f"{', '.join(missing)}; {_CIFAR_HINT}")
     found = sorted(p.name for p in root.iterdir())[:8]
     raise FileNotFoundError(
-        f"CIFAR-10 folder {str(root)!r} holds neither the python batches (data_batch_1..5, test_batch) nor the "
-        f"binary ones (data_batch_1.bin..data_batch_5.bin, test_batch.bin); it holds "
+        f"CIFAR-10 folder {str(root)!r} holds neither the python batches (data_batch_1..5, test_batch) nor "
+        f"the binary ones (data_batch_1.bin..data_batch_5.bin, test_batch.bin); it holds "
         f"{', '.join(found) if found else 'nothing'}; {_CIFAR_HINT}")
 
 
@@ -242,12 +246,13 @@ def _read_bin(path: Path) -> tuple[np.ndarray, np.ndarray]:
     labels = records[:, 0].astype(np.int64)
     bad = np.flatnonzero(labels > 9)
     if bad.size:
-        raise ValueError(f"{path} is not a CIFAR-10 binary batch: record {bad[0]} has label byte {labels[bad[0]]} "
-                         f"(labels are 0-9); {bad.size} such record(s)")
+        raise ValueError(f"{path} is not a CIFAR-10 binary batch: record {bad[0]} has label byte "
+                         f"{labels[bad[0]]} (labels are 0-9); {bad.size} such record(s)")
     return np.ascontiguousarray(records[:, 1:]).reshape(-1, 3, 32, 32), labels
 
 
-def read_cifar10(root: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def read_cifar10(root: str | os.PathLike | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Read CIFAR-10 from ``root`` in either distribution: the python batches (``cifar-10-batches-py``,
     through the restricted unpickler) or the binary one (``cifar-10-batches-bin``, no pickle at all);
     the format is told by the file names (:func:`find_cifar10`).

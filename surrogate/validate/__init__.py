@@ -27,7 +27,8 @@ from .wrappers import Perturbed, Recalibrated, unwrap
 
 __all__ = [
     "CLIP", "CalibrationMonitor", "LABELS", "MIN_CELLS", "Measured", "Oracle", "Perturbed", "Recalibrated",
-    "SEED_OFFSET", "SimulateOracle", "SyntheticOracle", "TableOracle", "TrainingCellsWarning", "ValidationReport",
-    "Validator", "cell_record", "chip_name", "clone", "fitted_cells", "get_oracle", "judge", "model_identity",
-    "round_summary", "scheduled_sample", "stratified_sample", "training_cells", "unwrap",
+    "SEED_OFFSET", "SimulateOracle", "SyntheticOracle", "TableOracle", "TrainingCellsWarning",
+    "ValidationReport", "Validator", "cell_record", "chip_name", "clone", "fitted_cells", "get_oracle",
+    "judge", "model_identity", "round_summary", "scheduled_sample", "stratified_sample", "training_cells",
+    "unwrap",
 ]

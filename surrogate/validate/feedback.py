@@ -104,7 +104,8 @@ def recalibrate_on(model, measured: GroundTruth, *, how: str, bins=BINS, clip: f
         raise ValueError("recalibrate_on handles single-chip models; this one is chip-aware")
     if not isinstance(measured, GroundTruth) or measured.profile_hash != base.profile_hash_:
         raise ValueError("the measurements must be a GroundTruth of the model's own profile "
-                         f"[{base.profile_hash_}], got {getattr(measured, 'profile_hash', type(measured).__name__)}")
+                         f"[{base.profile_hash_}], got "
+                         f"{getattr(measured, 'profile_hash', type(measured).__name__)}")
     from .provenance import training_cells
 
     fitted = set(training_cells(base) or [])
@@ -114,10 +115,11 @@ def recalibrate_on(model, measured: GroundTruth, *, how: str, bins=BINS, clip: f
                          "recalibrated on: their errors are in-sample")
     cells, times, Y = targets(measured.subset(live))
     if not np.allclose(times, base.times_):
-        raise ValueError(f"the measurements are at {times.tolist()} s, the model is fitted at {base.times_.tolist()} s")
+        raise ValueError(f"the measurements are at {times.tolist()} s, the model is fitted at "
+                         f"{base.times_.tolist()} s")
     if len(cells) < 20 * (len(bins) - 1):
-        raise ValueError(f"{len(cells)} measured cells are too few to relearn {len(bins) - 1} bins; give at least "
-                         f"{20 * (len(bins) - 1)}")
+        raise ValueError(f"{len(cells)} measured cells are too few to relearn {len(bins) - 1} bins; give at "
+                         f"least {20 * (len(bins) - 1)}")
     new = copy.copy(base)
     new.metrics_ = copy.deepcopy(base.metrics_)
     new.level_maps_ = [[m.copy() for m in row] for row in base.level_maps_]
@@ -130,7 +132,8 @@ def recalibrate_on(model, measured: GroundTruth, *, how: str, bins=BINS, clip: f
             ok = np.isfinite(y) & (s > 0)
             which, nb = _bins(p[ok], bins)
             at = np.array([np.median(p[ok][which == b]) for b in range(nb)])
-            shift = np.array([_huber_shift((y - p)[ok][which == b], 1 / s[ok][which == b], clip) for b in range(nb)])
+            shift = np.array([_huber_shift((y - p)[ok][which == b], 1 / s[ok][which == b], clip)
+                              for b in range(nb)])
             size = np.bincount(which, minlength=nb).astype(float)
             at = np.maximum.accumulate(at) + np.arange(nb) * 1e-6
             new.level_maps_[k][j] = _compose(base.level_maps_[k][j], at, _monotone_shift(at, shift, size))
@@ -162,7 +165,8 @@ def recalibrate_on(model, measured: GroundTruth, *, how: str, bins=BINS, clip: f
         "date": _dt.date.today().isoformat(), "from": model_identity(base), "n_cells": len(cells),
         "how": how, "bins": [float(b) for b in bins], "clip": float(clip),
         "what": "level maps composed with a per-bin Huber shift, error tables scaled per bin to the clipped "
-                "Gaussian second moment, interval factors from the quantiles of |z| (surrogate.validate.feedback)"}
+                "Gaussian second moment, interval factors from the quantiles of |z| "
+                "(surrogate.validate.feedback)"}
     return new
 
 

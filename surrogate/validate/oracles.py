@@ -95,7 +95,8 @@ def apply_overrides(profile, overrides: Mapping) -> dict:
     d = get_profile(profile).to_dict()
     for key, value in overrides.items():
         section, _, field = str(key).partition(".")
-        if section not in _OVERRIDABLE or (section in ("repetitions", "t_inference", "reprogram")) != (not field):
+        whole = section in ("repetitions", "t_inference", "reprogram")
+        if section not in _OVERRIDABLE or whole != (not field):
             raise ValueError(f"cannot override {key!r}: give train.X, hwa.X, network.X or dataset.X, or "
                              "repetitions, t_inference, reprogram")
         if field:
@@ -284,8 +285,9 @@ class SimulateOracle(Oracle):
         if link is not None and prof.name == link.recipe:
             if prof.hash != link.recipe_hash:
                 raise ValueError(
-                    f"the recipe {prof.name!r} is now [{prof.hash}], but it was checked against the source of "
-                    f"the model's profile {_describe_profile(profile, phash)} as [{link.recipe_hash}]: compare "
+                    f"the recipe {prof.name!r} is now [{prof.hash}], but it was checked against the source "
+                    f"of the model's profile {_describe_profile(profile, phash)} as [{link.recipe_hash}]: "
+                    "compare "
                     f"it with {link.source} again and update surrogate.validate.oracles.REPRODUCTIONS")
             return prof, link
         raise ValueError(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -35,8 +34,8 @@ __all__ = ["CELL_RECORDS", "TrainingCellsWarning", "cell_record", "fitted_cells"
 CELL_RECORDS = ("train_cells", "recalibration_cells")
 
 _SAMPLE = re.compile(r"(sample:\d+) \(seed (\d+)\) of .+")
-_ISO = re.compile(r"isomorphism split seed (\d+): (\d+(?:\.\d+)?) % of the NB-201 cells and (\d+(?:\.\d+)?) % "
-                  r"of the other DAG cells of (\S+) \((\d+) cells")
+_ISO = re.compile(r"isomorphism split seed (\d+): (\d+(?:\.\d+)?) % of the NB-201 cells and "
+                  r"(\d+(?:\.\d+)?) % of the other DAG cells of (\S+) \((\d+) cells")
 
 
 class TrainingCellsWarning(UserWarning):
@@ -94,7 +93,8 @@ def _from_text(note: str) -> list[Cell]:
     if m:
         from .. import data, research
 
-        seed, f_nb, f_dag, name, n = int(m.group(1)), float(m.group(2)), float(m.group(3)), m.group(4), int(m.group(5))
+        seed, f_nb, f_dag = int(m.group(1)), float(m.group(2)), float(m.group(3))
+        name, n = m.group(4), int(m.group(5))
         gt = data.load(name)
         pool = gt.for_chip(gt.chips[0]).cells if gt.chips else gt.cells
         nb = [c for c in pool if c.is_nb201]
@@ -127,8 +127,8 @@ def fitted_cells(model) -> tuple[list[Cell] | None, dict]:
     metrics = getattr(base, "metrics_", None)
     if not isinstance(metrics, dict):
         return None, {"known": False, "records": {},
-                      "problem": f"the model ({type(base).__name__}) carries no metrics_, so its training cells are "
-                                 "unknown (a wrapper that hides the fitted model?)"}
+                      "problem": f"the model ({type(base).__name__}) carries no metrics_, so its training "
+                                 "cells are unknown (a wrapper that hides the fitted model?)"}
     records, cells, problems = {}, [], []
     for key in CELL_RECORDS:
         note = metrics.get(key)

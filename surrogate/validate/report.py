@@ -102,16 +102,17 @@ class ValidationReport:
             out.append(f"training cells unknown ({ex.get('problem')}): sampled cells may be in-sample")
         sm = r.get("sampling", {})
         if sm.get("exhausted"):
-            out.append(f"pool exhausted: {sm.get('reused')} of the sampled cells were measured by earlier rounds "
-                       f"(series {sm.get('series')}, round {sm.get('round')}, pool {sm.get('pool')}, top "
-                       f"{sm.get('top_pool')})")
+            out.append(f"pool exhausted: {sm.get('reused')} of the sampled cells were measured by earlier "
+                       f"rounds (series {sm.get('series')}, round {sm.get('round')}, pool {sm.get('pool')}, "
+                       f"top {sm.get('top_pool')})")
         o = r.get("oracle", {})
         if o.get("derived"):
-            out.append(f"smoke check: the recipe was altered ({o.get('overrides')}), so this round checks that the "
-                       "path runs, not the model's calibration")
+            out.append(f"smoke check: the recipe was altered ({o.get('overrides')}), so this round checks "
+                       "that the path runs, not the model's calibration")
         elif o.get("reproduces"):
-            out.append(f"re-simulated with recipe {o.get('profile')!r} [{o.get('profile_hash')}], which reproduces "
-                       f"the model's profile [{o.get('reproduces')}] with known differences: {o.get('differences')}")
+            out.append(f"re-simulated with recipe {o.get('profile')!r} [{o.get('profile_hash')}], which "
+                       f"reproduces the model's profile [{o.get('reproduces')}] with known differences: "
+                       f"{o.get('differences')}")
         return out
 
     def summary(self) -> str:
@@ -131,7 +132,8 @@ class ValidationReport:
         lines += [f"  WARNING: {w}" for w in self.warnings()]
         if r.get("measure_seconds") is not None:
             lines.append(f"measured {len(r['cells'])} cells in {r['measure_seconds']:.1f} s "
-                         f"({r['seconds_per_cell']:.2f} s per cell, {r['oracle'].get('where', r['oracle']['kind'])})")
+                         f"({r['seconds_per_cell']:.2f} s per cell, "
+                         f"{r['oracle'].get('where', r['oracle']['kind'])})")
         lines += [f"{'training':>9} {'t s':>9} {'n':>3} {'cover':>6} {'mean z':>7} {'max|z|':>7} "
                   f"{'bias':>6} "
                   f"{'b.top':>6} {'MAE':>5} {'tau':>5}  verdict"]

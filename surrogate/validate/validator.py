@@ -144,10 +144,11 @@ class Validator:
             (``coverage_recalibrated``) beside the model's own.
     """
 
-    def __init__(self, model, oracle="table", sample: int = 8, seed: int = 0, *, series: int = 0, candidates=None,
-                 cells=None, exclude="training", top_fraction: float = 0.01, top_share: float = 0.5,
-                 rank_training: str = "hwa", level: float = 0.9, alpha: float = 0.05, clip: float | None = CLIP,
-                 store=None, refit: bool = False, ground_truth: GroundTruth | None = None, history=None,
+    def __init__(self, model, oracle="table", sample: int = 8, seed: int = 0, *, series: int = 0,
+                 candidates=None, cells=None, exclude="training", top_fraction: float = 0.01,
+                 top_share: float = 0.5, rank_training: str = "hwa", level: float = 0.9, alpha: float = 0.05,
+                 clip: float | None = CLIP, store=None, refit: bool = False,
+                 ground_truth: GroundTruth | None = None, history=None,
                  recalibrate=None):
         self.model = model
         self.oracle = oracle
@@ -189,7 +190,8 @@ class Validator:
             raise ValueError(f"level must be in (0, 1), got {self.level!r}")
         if self.clip is not None and (isinstance(self.clip, bool) or not isinstance(self.clip, (int, float))
                                       or not self.clip > 0):
-            raise ValueError(f"clip must be a positive number of standard deviations or None, got {self.clip!r}")
+            raise ValueError(f"clip must be a positive number of standard deviations or None, "
+                             f"got {self.clip!r}")
         if self.rank_training not in TRAININGS:
             raise ValueError(f"rank_training must be one of {TRAININGS}, got {self.rank_training!r}")
         if self.refit and self.ground_truth is None and self.store is None:
@@ -221,9 +223,10 @@ class Validator:
             exclusion.update(known=info["known"], records=info["records"])
             if excluded is None:
                 exclusion["problem"] = info["problem"]
-                warnings.warn(f"the training cells of {model!r} are unknown ({info['problem']}): this round may "
-                              "sample cells the model was fitted on, whose errors are in-sample; give "
-                              "exclude=[...] (the training cells) or a model that records them",
+                warnings.warn(f"the training cells of {model!r} are unknown ({info['problem']}): this round "
+                              "may sample cells the model was fitted on, whose errors are in-sample; give "
+                              "exclude=[...] (the training cells), or record them: model.metrics_"
+                              "['train_cells'] = surrogate.validate.cell_record(cells, 'how')",
                               TrainingCellsWarning, stacklevel=3)
                 excluded = []
         elif self.exclude is None:

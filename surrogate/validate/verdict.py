@@ -229,16 +229,16 @@ def judge(pred, std, lower, upper, y, top, trainings, times, alpha: float = 0.05
             columns.append(col)
             if ok.sum() >= min_points:
                 stat, p, free, effect = bias_test(zc)
-                add("bias", tr, float(t), stat, p, "biased", "optimistic" if stat < 0 else "pessimistic", free,
-                    effect, float(np.mean(pc - yc)), int(ok.sum()))
+                add("bias", tr, float(t), stat, p, "biased", "optimistic" if stat < 0 else "pessimistic",
+                    free, effect, float(np.mean(pc - yc)), int(ok.sum()))
                 if clip is None:
                     q, df, p_over, p_under = cal.dispersion_test(zc, std=std[ok, k, j])
                 else:
                     q, _, p_over, p_under = robust_dispersion_test(zc, std[ok, k, j], clip)
                 ratio = _spread_ratio(zc, std[ok, k, j], clip)
                 label = "over-confident" if p_over < p_under else "under-confident"
-                add("dispersion", tr, float(t), q, min(1.0, 2 * min(p_over, p_under)), label, effect=abs(ratio - 1),
-                    points=ratio, n=int(ok.sum()))
+                add("dispersion", tr, float(t), q, min(1.0, 2 * min(p_over, p_under)), label,
+                    effect=abs(ratio - 1), points=ratio, n=int(ok.sum()))
 
     per_training = []
     for k, tr in enumerate(trainings):
@@ -257,8 +257,8 @@ def judge(pred, std, lower, upper, y, top, trainings, times, alpha: float = 0.05
         for kind, sel in (("pooled bias", rows), ("top bias", rows & top)):
             if sel.sum() >= min_points:
                 stat, p, free, effect = bias_test(cell_z[sel])
-                add(kind, tr, None, stat, p, "biased", "optimistic" if stat < 0 else "pessimistic", free, effect,
-                    float(resid[sel].mean()), int(sel.sum()))
+                add(kind, tr, None, stat, p, "biased", "optimistic" if stat < 0 else "pessimistic", free,
+                    effect, float(resid[sel].mean()), int(sel.sum()))
 
     per_test = cal.bonferroni(alpha, len(tests))
     for tst in tests:
@@ -325,9 +325,9 @@ def _headline(verdict: str, test: dict | None, n_tests: int) -> str:
         ratio = test["points"]
         return (f"{verdict}: {where}, the errors are {ratio:.2f}x the stated spread "
                 f"(dispersion test, {test['n']} cells, p = {test['p']:.2g})")
-    group = {"top bias": "the predicted-top cells", "pooled bias": "all cells, times pooled"}.get(test["test"],
-                                                                                                "all cells")
+    groups = {"top bias": "the predicted-top cells", "pooled bias": "all cells, times pooled"}
+    group = groups.get(test["test"], "all cells")
     what = f"predicted {abs(test['points']):.2f} points too {'high' if test['points'] > 0 else 'low'}"
     note = "; put down to the spread" if test.get("explained_by_spread") else ""
-    return (f"{verdict}: {where}, {group} {what} ({test['direction']}; {test['test']} test, {test['n']} cells, "
-            f"p = {test['p']:.2g}{note})")
+    return (f"{verdict}: {where}, {group} {what} ({test['direction']}; {test['test']} test, {test['n']} "
+            f"cells, p = {test['p']:.2g}{note})")
