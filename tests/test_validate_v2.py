@@ -410,3 +410,16 @@ def test_periodic_rounds_with_a_store_then_feedback_as_a_new_model(smoke, tmp_pa
     assert code in (0, 1)
     code = main(argv + ["--out", str(tmp_path / "round-6"), "--feedback-out", str(new_dir)])
     assert code == 2 and "never over an old one" in capsys.readouterr().err
+
+
+def test_a_second_feedback_keeps_the_first_cells_in_sample(smoke):
+    truth = SyntheticOracle(Perturbed(smoke.model, shift=1.0))
+    pool = resolve_cells("sample:1400", 11)
+    train = set(smoke.train)
+    fresh = [c for c in pool if c not in train and not c.is_degenerate]
+    first, second = fresh[:300], fresh[300:600]
+    once = recalibrate_on(smoke.model, truth.measure(first, 1, smoke.model.profile_).ground_truth, how="first")
+    twice = recalibrate_on(once, truth.measure(second, 2, smoke.model.profile_).ground_truth, how="second")
+    assert set(training_cells(twice)) == train | set(first) | set(second)
+    assert twice.metrics_["recalibrated"]["previous"]["how"] == "first"
+    assert twice.metrics_["recalibration_cells"]["how"] == "first; then second"

@@ -32,7 +32,7 @@ import numpy as np
 from .. import calibration as cal
 from ..data import GroundTruth
 from ..models._targets import TRAININGS, targets
-from .provenance import cell_record, model_identity
+from .provenance import _from_dict, cell_record, model_identity
 from .verdict import CLIP, _huber_shift, clip_scale
 from .wrappers import unwrap
 
@@ -160,13 +160,17 @@ def recalibrate_on(model, measured: GroundTruth, *, how: str, bins=BINS, clip: f
     z = (Y - P) / S
     new.z_ = np.array([[cal.interval_factors(z[:, k, j]) for j in range(len(times))]
                        for k in range(len(TRAININGS))]).transpose(2, 0, 1)
-    new.metrics_["recalibration_cells"] = cell_record(cells, how)
+    earlier = base.metrics_.get("recalibration_cells")
+    before = _from_dict(earlier) if isinstance(earlier, dict) else []
+    note = how if not before else f"{earlier.get('how')}; then {how}"
+    new.metrics_["recalibration_cells"] = cell_record(before + list(cells), note)  # every one stays in-sample
     new.metrics_["recalibrated"] = {
         "date": _dt.date.today().isoformat(), "from": model_identity(base), "n_cells": len(cells),
         "how": how, "bins": [float(b) for b in bins], "clip": float(clip),
         "what": "level maps composed with a per-bin Huber shift, error tables scaled per bin to the clipped "
                 "Gaussian second moment, interval factors from the quantiles of |z| "
-                "(surrogate.validate.feedback)"}
+                "(surrogate.validate.feedback)",
+        **({"previous": base.metrics_["recalibrated"]} if "recalibrated" in base.metrics_ else {})}
     return new
 
 

@@ -268,13 +268,16 @@ class Validator:
             warnings.filterwarnings("ignore", message="t_inference outside the fitted range")
             score = np.asarray(model.predict(pool, times, training=self.rank_training).accuracy)
         score = score.reshape(len(pool), len(times)).mean(axis=1)
-        measured_before = [i for i, c in enumerate(pool) if c.to_str() in seen]
-        idx, is_top, threshold, sampling = scheduled_sample(
-            score, int(self.sample), int(self.seed), int(self.series), measured=measured_before,
-            top_fraction=self.top_fraction, top_share=self.top_share) if self.sample else \
-            (np.array([], dtype=int), np.array([], dtype=bool), float(np.sort(score)[::-1][
-                max(1, int(np.ceil(self.top_fraction * len(score)))) - 1]),
-             {"pool": len(pool), "reused": 0, "exhausted": False})
+        measured_before = [i for i, c in enumerate(pool) if c.to_str() in seen] if seen else []
+        if self.sample:
+            idx, is_top, threshold, sampling = scheduled_sample(
+                score, int(self.sample), int(self.seed), int(self.series), measured=measured_before,
+                top_fraction=self.top_fraction, top_share=self.top_share)
+        else:  # named cells only: the top is still what the candidates' ranking says
+            n_top = max(1, int(np.ceil(self.top_fraction * len(score))))
+            idx, is_top = np.array([], dtype=int), np.array([], dtype=bool)
+            threshold = float(np.sort(score)[::-1][n_top - 1])
+            sampling = {"pool": len(pool), "top_pool": n_top, "reused": 0, "exhausted": False}
         sampling.update(series=int(self.series), round=int(self.seed), history_cells=len(seen))
         cells = [pool[i] for i in idx]
         named = [as_cell(c) for c in (self.cells or [])]
