@@ -239,15 +239,36 @@ def _fit(args) -> int:
     return 0
 
 
+def _overrides(args) -> dict | None:
+    """``--smoke`` and ``--override KEY=VALUE`` (JSON values) as one dict of recipe changes."""
+    import json
+
+    from .validate.oracles import SMOKE
+
+    out = dict(SMOKE) if args.smoke else {}
+    for item in args.override or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--override {item!r}: give KEY=VALUE, e.g. train.epochs=1")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out or None
+
+
 def _validate(args) -> int:
     from . import api
     from .simulate.runner import resolve_cells
     from .validate import SimulateOracle, TableOracle, Validator
 
     model = api.load(args.model)
+    overrides = _overrides(args)
     if args.oracle == "table":
         if args.workers is not None or args.scheduler is not None or args.cluster is not None:
             raise ValueError("--workers, --scheduler and --cluster apply to --oracle simulate only")
+        if args.device is not None or overrides or args.data_root is not None:
+            raise ValueError("--device, --data-dir, --smoke and --override apply to --oracle simulate only")
         oracle = TableOracle.for_model(model, args.table)
         where = _dask_where(args, None)
     else:
@@ -258,15 +279,55 @@ def _validate(args) -> int:
     with where as scheduler:
         if args.oracle == "simulate":
             oracle = SimulateOracle(workers=args.workers or 1, scheduler=scheduler, data_root=args.data_root,
-                                    device=device, progress=not args.quiet)
+                                    device=device, overrides=overrides, progress=not args.quiet)
         candidates = None if args.cells is None else resolve_cells(args.cells, args.seed)
-        report = Validator(model, oracle=oracle, sample=args.sample, seed=args.seed, candidates=candidates,
-                           cells=args.include, level=args.level, alpha=args.alpha, store=args.store).run()
+        report = Validator(model, oracle=oracle, sample=args.sample, seed=args.seed, series=args.series,
+                           candidates=candidates, cells=args.include, level=args.level, alpha=args.alpha,
+                           clip=None if args.plain_tests else args.clip, store=args.store).run()
     json_path, png_path = report.save(args.out)
     print(f"model {args.model} [{report.record['model']['profile_hash']}], oracle {args.oracle}")
     print(report.summary())
     print(f"wrote {json_path} and {png_path}")
+    if args.feedback_out is not None:
+        out = _feedback(model, args.store, args.feedback_out)
+        print(f"wrote the recalibrated model to {out}")
+    if report.smoke:
+        ok = not report.record["failed"] and report.verdict != "too few cells"
+        print("smoke check: " + ("the path ran end to end; the verdict above is not a calibration verdict"
+                                 if ok else "cells failed or too few were measured"))
+        return 0 if ok else EXIT_INCONCLUSIVE
+    if report.verdict == "too few cells":
+        return EXIT_INCONCLUSIVE
     return 0 if report.calibrated else 1
+
+
+def _feedback(model, store_path, out):
+    """Recalibrate ``model`` on every validation measurement the store holds of its profile and chip, and
+    write it as a new model directory (:mod:`surrogate.validate.feedback`)."""
+    from .data import GroundTruth, Store
+    from .validate import chip_name
+    from .validate.feedback import recalibrate_on, save_new
+
+    if store_path is None:
+        raise ValueError("--feedback-out needs --store: the validation measurements to recalibrate on")
+    with Store(store_path) as store:
+        gt = store.load(model.profile_hash_)
+    frame = gt.to_frame()
+    frame = frame.loc[frame["source"] == "validation"]
+    chip = chip_name(model)
+    if chip is not None:
+        frame = frame.loc[frame["chip"] == chip]
+    if frame.empty:
+        raise ValueError(f"the store {store_path} holds no validation measurement of the model's profile "
+                         f"[{model.profile_hash_}] to recalibrate on")
+    measured = GroundTruth(frame, gt.profile, gt.extras_frame())
+    fixed = recalibrate_on(model, measured,
+                           how=f"the cells measured by the validation rounds in {store_path}")
+    return save_new(fixed, out)
+
+
+#: ``surrogate validate`` exit codes: calibrated, not calibrated, usage error, inconclusive.
+EXIT_CALIBRATED, EXIT_NOT_CALIBRATED, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -328,35 +389,73 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "validate",
-        help="check a model's calibration on re-measured cells (exit 0: calibrated, 1: not, 2: usage error)",
-        description="Sample cells (stratified over predicted accuracy, the predicted top over-sampled), "
-        "measure them through an oracle that reproduces the model's profile, and judge coverage, bias and "
-        "z-scores per training and time. Writes report.json and report.png into --out. Exit code 0: "
-        "calibrated; 1: not calibrated (biased, over- or under-confident); 2: usage error or an oracle "
-        "that cannot reproduce the model's profile.",
+        help="check a model's calibration on re-measured cells (exit 0: calibrated, 1: not, 2: usage error, "
+             "3: inconclusive)",
+        description="Sample cells (stratified over predicted accuracy, the predicted top over-sampled; "
+                    "rounds "
+        "0, 1, 2... of a --series take disjoint cells), measure them through an oracle that reproduces the "
+        "model's profile, and judge coverage, bias and z-scores per training and time (tests robust to rare "
+        "gross errors such as failed training runs). Writes report.json and report.png into --out. Exit code "
+        "0: calibrated; 1: not calibrated (biased, over- or under-confident); 2: usage error (including "
+        "fewer "
+        "than 3 cells, and an oracle that cannot reproduce the model's profile); 3: inconclusive (too few "
+        "cells "
+        "could be measured to run a test; or, with --smoke, cells failed).",
     )
     p.add_argument("--model", required=True, metavar="NAME|PATH",
                    help="a shipped model name or a saved model directory")
     p.add_argument("--oracle", default="table", choices=["table", "simulate"],
-                   help="table: a ground-truth table that holds the profile (default); simulate: re-simulate")
-    p.add_argument("--sample", type=int, required=True, metavar="K", help="cells to sample and measure")
+                   help="table: a ground-truth table that holds the profile (default); simulate: re-train "
+                        "and "
+                   "re-measure with the model's recipe")
+    p.add_argument("--sample", type=int, required=True, metavar="K",
+                   help="cells to sample and measure (at least 3; 8 or more for useful power)")
     p.add_argument("--seed", type=int, default=0,
-                   help="seeds the sample (and the re-simulation, offset by 10000)")
+                   help="the round's number in its series: seeds the re-simulation (offset by 10000) and "
+                        "picks "
+                   "which block of cells the round takes (default 0)")
+    p.add_argument("--series", type=int, default=0,
+                   help="seeds the order in which the rounds of a series take cells (default 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for report.json and report.png")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N",
                        help="local simulation processes (--oracle simulate)")
     where.add_argument("--scheduler", metavar="ADDR", help="a Dask scheduler address (--oracle simulate)")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"],
+                   help="where each cell trains (--oracle simulate; default cpu)")
+    p.add_argument("--data-dir", "--data-root", dest="data_root", metavar="DIR",
+                   help="CIFAR-10 folder (--oracle simulate, cifar10 profiles): cifar-10-batches-py, "
+                   "cifar-10-batches-bin, or the folder they were extracted into")
+    p.add_argument("--smoke", action="store_true",
+                   help="--oracle simulate: a smoke check of the whole path with a tiny recipe derived from "
+                        "the "
+                   "model's (1 epoch each, width 4, one cell per stage, 16x16 images, 2 repetitions); the "
+                   "report "
+                   "is marked as such and the exit code says whether the path ran")
+    p.add_argument("--override", action="append", metavar="KEY=VALUE",
+                   help="--oracle simulate: change one setting of the recipe (train.epochs=2, "
+                        "network.width=8, "
+                   "repetitions=5, dataset.input_size=16...; repeatable; on top of --smoke); marks the "
+                   "report "
+                   "as a smoke check")
     _slurm_options(p, where)
     p.add_argument("--table", metavar="STORE",
                    help="--oracle table: a store file holding the model's profile "
                    "(default: the shipped data set of its profile, e.g. AnalogNAS-Bench for anb-cifar10)")
     p.add_argument("--cells", metavar="sample:N|all|FILE", help="candidates to sample from (default: NB-201)")
     p.add_argument("--include", nargs="+", metavar="CELL", help="cells to measure whatever the sample")
-    p.add_argument("--store", metavar="PATH", help="keep the re-measured rows and the round in this store")
+    p.add_argument("--store", metavar="PATH", help="keep the re-measured rows and the round in this store; "
+                   "later rounds measure the cells it holds last")
     p.add_argument("--level", type=float, default=0.9, help="interval coverage judged (default 0.9)")
     p.add_argument("--alpha", type=float, default=0.05, help="false-alarm rate per round (default 0.05)")
-    p.add_argument("--data-root", metavar="DIR", help="CIFAR-10 folder (--oracle simulate, cifar10 profiles)")
+    p.add_argument("--clip", type=float, default=3.0, metavar="SD",
+                   help="the robust tests count a cell at most SD standard deviations off (default 3)")
+    p.add_argument("--plain-tests", action="store_true",
+                   help="plain Gaussian tests (no clip), as before verdict version 2")
+    p.add_argument("--feedback-out", metavar="DIR",
+                   help="after the round, recalibrate the model on every validation measurement in --store "
+                        "and "
+                   "write it to DIR, a new model directory (never over an existing one)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_validate)
 

