@@ -27,13 +27,16 @@ import numpy as np
 from ..cells import Cell, as_cell
 from ..nb201 import space_keys
 
-__all__ = ["Lookup", "OUTPUTS"]
+__all__ = ["Lookup", "OUTPUTS", "MEMO_SIZE"]
 
 #: What an answer holds per cell and time, in this order.
 OUTPUTS = ("accuracy", "std", "lower", "upper", "degradation")
 
 _KEY = attrgetter("_key")
 _DEGENERATE = Cell(2, [(0, 1, "none")])._key  # the normal form of every cell with no input-to-output path
+#: Normal forms outside the cache that a `Lookup` keeps (about 0.4 kB each for the shipped models):
+#: more than the NB-201 space's 5,425, so a chip outside the cache keeps the whole space.
+MEMO_SIZE = 8192
 _TABLE_COLUMNS = 32  # times held in answer tables per chip, all tables together
 _SEEN = 1024  # (training, level, times) remembered to have been asked once
 
@@ -48,13 +51,13 @@ class Lookup:
         answer: ``(entries, degenerate, novel, t, k, level)`` -> the :data:`OUTPUTS`, each ``[n, T]``.
         novel: whether a normal form of this many nodes is novel (its interval adds the members'
             disagreement).
-        memo_size: normal forms outside the cache kept at most.
+        memo_size: normal forms outside the cache kept at most (default :data:`MEMO_SIZE`).
     """
 
-    def __init__(self, cached: dict | None, members, answer, novel, memo_size: int = 8192):
+    def __init__(self, cached: dict | None, members, answer, novel, memo_size: int | None = None):
         self._members, self._answer, self._is_novel = members, answer, novel
         keys = list(cached["cells"]) if cached else []
-        self.size, self.memo_size = len(keys), int(memo_size)
+        self.size, self.memo_size = len(keys), int(MEMO_SIZE if memo_size is None else memo_size)
         n = self.size + self.memo_size
         self.keys = keys + [None] * self.memo_size  # the normal form (its string) of each row
         self.index = {key: row for row, key in enumerate(keys)}
