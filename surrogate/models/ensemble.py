@@ -293,17 +293,18 @@ class Surrogate(ParamsMixin):
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
         lo, hi = self.times_[0], self.times_[-1]
-        if t.min() < lo or t.max() > hi:
+        asked = t.tolist()
+        if min(asked) < lo or max(asked) > hi:
             warnings.warn(f"t_inference outside the fitted range [{lo:g}, {hi:g}] s: extrapolating, "
                           "with a wider interval", stacklevel=2)
         items, single = split_archs(archs)
-        values = self._lookup(chip, new_chip).predict(items, t, k, float(level))
+        values = self._lookup(chip, new_chip).predict(items, t, k, float(level))  # [output, cell, time]
         if single and scalar_t:
-            out = {key: float(v[0, 0]) for key, v in zip(OUTPUTS, values)}
+            out = dict(zip(OUTPUTS, values[:, 0, 0].tolist()))
         elif single:
-            out = {key: v[0] for key, v in zip(OUTPUTS, values)}
+            out = dict(zip(OUTPUTS, values[:, 0]))
         elif scalar_t:
-            out = {key: v[:, 0] for key, v in zip(OUTPUTS, values)}
+            out = dict(zip(OUTPUTS, values[:, :, 0]))
         else:
             out = dict(zip(OUTPUTS, values))
         return Prediction(**out, t_inference=float(t[0]) if scalar_t else t, training=training, level=level,

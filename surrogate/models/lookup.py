@@ -156,6 +156,8 @@ class Lookup:
             self.back.setdefault(row, []).append(key)
 
     def _touch(self, rows: np.ndarray) -> None:
+        if not self.lru:
+            return
         memo = rows[rows >= self.size]
         if memo.size:
             for row in np.unique(memo).tolist():
@@ -177,8 +179,8 @@ class Lookup:
         return [self.free.pop() for _ in range(n)]
 
     # ------------------------------------------------------------------ rows -> answers
-    def answer(self, rows: np.ndarray, t: np.ndarray, k: int, level: float) -> list[np.ndarray]:
-        """The :data:`OUTPUTS` for ``rows`` at times ``t``, each ``[len(rows), len(t)]`` (fresh arrays)."""
+    def answer(self, rows: np.ndarray, t: np.ndarray, k: int, level: float) -> np.ndarray:
+        """The :data:`OUTPUTS` for ``rows`` at times ``t``: a new array ``[5, len(rows), len(t)]``."""
         key = (k, level, t.tobytes())
         table = self.tables.get(key)
         if table is None and len(t) <= _TABLE_COLUMNS and (key in self.seen or len(rows) >= max(64, self.size // 4)):
@@ -188,43 +190,41 @@ class Lookup:
             if len(self.seen) > _SEEN:
                 self.seen.popitem(last=False)
             unique, inverse = np.unique(rows, return_inverse=True)
-            return [v[inverse] for v in self._compute(unique, t, k, level)]
+            return self._compute(unique, t, k, level)[:, inverse]
         self.tables.move_to_end(key)
         valid, outputs = table
-        missing = ~valid[rows]
-        if missing.any():
-            unique = np.unique(rows[missing])
-            for out, v in zip(outputs, self._compute(unique, t, k, level)):
-                out[unique] = v
+        if not valid[rows].all():
+            unique = np.unique(rows[~valid[rows]])
+            outputs[:, unique] = self._compute(unique, t, k, level)
             valid[unique] = True
-        return [out[rows] for out in outputs]
+        return outputs[:, rows]
 
     def _table(self, key, n_times: int, t, k, level):
         """A new answer table for ``key``, every permanent row filled; the oldest tables make room."""
-        while self.tables and sum(out[0].shape[1] for _, out in self.tables.values()) + n_times > _TABLE_COLUMNS:
+        while self.tables and sum(out.shape[2] for _, out in self.tables.values()) + n_times > _TABLE_COLUMNS:
             self.tables.popitem(last=False)
         n = self.size + self.memo_size
         valid = np.zeros(n, dtype=bool)
-        outputs = tuple(np.empty((n, n_times)) for _ in OUTPUTS)
+        outputs = np.empty((len(OUTPUTS), n, n_times))
         if self.size:
-            for out, v in zip(outputs, self._compute(np.arange(self.size), t, k, level)):
-                out[:self.size] = v
+            outputs[:, :self.size] = self._compute(np.arange(self.size), t, k, level)
             valid[:self.size] = True
         self.tables[key] = (valid, outputs)
         return self.tables[key]
 
-    def _compute(self, rows, t, k, level):
+    def _compute(self, rows, t, k, level) -> np.ndarray:
         entries = {m: e[rows] for m, e in self.entries.items()}
-        return self._answer(entries, self.degenerate[rows], self.novel[rows], t, k, level)
+        return np.stack(self._answer(entries, self.degenerate[rows], self.novel[rows], t, k, level))
 
-    def predict(self, items: list, t: np.ndarray, k: int, level: float) -> list[np.ndarray]:
-        """The :data:`OUTPUTS` for ``items`` (as :func:`~surrogate.cells.split_archs` gives them)."""
+    def predict(self, items: list, t: np.ndarray, k: int, level: float) -> np.ndarray:
+        """The :data:`OUTPUTS` for ``items`` (as :func:`~surrogate.cells.split_archs` gives them):
+        ``[5, len(items), len(t)]``."""
         rows = self.rows(items)
         if rows is not None:
             return self.answer(rows, t, k, level)
         step = self.memo_size  # a call holds at most memo_size rows at once: larger ones go in parts
         parts = [self.answer(self.resolve(items[i:i + step]), t, k, level) for i in range(0, len(items), step)]
-        return parts[0] if len(parts) == 1 else [np.concatenate(p) for p in zip(*parts)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     def outputs(self, items: list) -> dict:
         """The members' outputs ``{kind: [len(items), ...]}`` (float32) for ``items``."""
