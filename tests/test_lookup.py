@@ -171,7 +171,21 @@ def test_the_memo_is_bounded_and_exact(monkeypatch):
     (memo,) = model._lookups.values()
     assert len(memo.lru) <= 16 and len(memo.index) <= memo.size + 16
     assert all(row < memo.size or row in memo.lru for row in memo.alias.values())  # no key points at a freed row
+    assert len(memo.alias) <= memo._alias_limit
     assert_same(predict(model, ALL[:500], t, training="standard"), reference(model, ALL[:500], t, "standard"))
+
+
+def test_answer_tables_are_bounded():
+    model = Surrogate.load(SHIPPED["anb-cifar10"])
+    cells = random.Random(1).sample(ALL, 32)
+    times = [float(t) for t in np.geomspace(60, 2592000, 45)]
+    for t in times:
+        for _ in range(2):  # asked twice: a table
+            last = predict(model, cells, [t])
+    (memo,) = model._lookups.values()
+    assert 0 < sum(out.shape[2] for _, out in memo.tables.values()) <= lookup._TABLE_COLUMNS
+    assert_same(last, reference(model, cells, times[-1], "hwa"))
+    assert_same(predict(model, cells, times[:3]), reference(model, cells, times[:3], "hwa"))
 
 
 def test_bad_archs_still_raise(models):

@@ -104,19 +104,18 @@ class Lookup:
             raise ValueError(f"resolve takes at most memo_size={self.memo_size} items at once")
         rows = np.full(len(items), -1, dtype=np.intp)
         new: dict = {}  # normal form key -> (normal form, [(position, keys to point at its row)])
-        alias, index = self.alias, self.index
         for i, item in enumerate(items):
             key = item._key if type(item) is Cell else item
             try:
-                row = alias.get(key)
+                row = self.alias.get(key)
             except TypeError:  # unhashable (a list of op indices)
                 key, row = None, None
             if row is None:
                 cell = as_cell(item)
-                row = alias.get(cell._key)
+                row = self.alias.get(cell._key)
                 if row is None:
                     form = cell.simplified()
-                    row = index.get(form._key)
+                    row = self.index.get(form._key)
                     if row is None:
                         new.setdefault(form._key, (form, []))[1].append((i, (key, cell._key)))
                         continue
