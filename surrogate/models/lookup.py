@@ -155,11 +155,12 @@ class Lookup:
             self.back.setdefault(row, []).append(key)
 
     def _touch(self, rows: np.ndarray) -> None:
+        """Mark the memo rows among ``rows`` as the most recently used."""
         if not self.lru:
             return
-        memo = rows[rows >= self.size]
-        if memo.size:
-            for row in np.unique(memo).tolist():
+        memo = rows.tolist() if len(rows) <= 16 else np.unique(rows[rows >= self.size]).tolist()
+        for row in memo:
+            if row >= self.size:
                 self.lru.move_to_end(row)
 
     def _slots(self, n: int) -> list[int]:
