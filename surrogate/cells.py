@@ -17,7 +17,7 @@ from ._normal_form import canonical, contract
 from .core.anb import ANB_EDGES, ANB_OPS
 from .core.vocabulary import OPS
 
-__all__ = ["OPS", "ANB_OPS", "ANB_EDGES", "Cell", "as_cell", "as_cells", "Arch"]
+__all__ = ["OPS", "ANB_OPS", "ANB_EDGES", "Cell", "as_cell", "as_cells", "split_archs", "Arch"]
 
 _ZERO = "#"  # NAS-Bench-201's symbol for a zero term in `to_unique_str(consider_zero=True)`
 _NODE_RE = re.compile(r"^\|(?:[^|~]+~\d+\|)+$")
@@ -29,9 +29,13 @@ class Cell:
     Edges are ``(src, dst, op)`` with ``src < dst`` (nodes numbered in topological order),
     kept sorted by ``(dst, src)``: the order of the NB-201 string. Two cells are equal when
     they have the same nodes and edges; use :meth:`canonical` for equality up to isomorphism.
+
+    A cell keeps its NB-201 string (``_key``, what :meth:`to_str` returns): one string per cell
+    and one cell per string, so code that looks cells up by the millions keys its tables on it
+    (a ``str`` hashes and compares in C).
     """
 
-    __slots__ = ("_num_nodes", "_edges", "_hash")
+    __slots__ = ("_num_nodes", "_edges", "_hash", "_key")
 
     def __init__(self, num_nodes: int, edges: Iterable[Sequence]):
         if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 2:
@@ -40,6 +44,7 @@ class Cell:
         _check_graph(num_nodes, edges)
         self._num_nodes = int(num_nodes)
         self._edges = tuple(sorted(edges, key=lambda e: (e[1], e[0])))
+        self._key = _to_str(self._num_nodes, self._edges)
         self._hash = hash((self._num_nodes, self._edges))
 
     # ------------------------------------------------------------------ constructors
@@ -92,11 +97,13 @@ class Cell:
         return cls(4, edges)
 
     @classmethod
-    def _trusted(cls, num_nodes: int, edges: tuple) -> Cell:
-        """A cell built by this module from checked parts: ``edges`` valid and sorted by ``(dst, src)``."""
+    def _trusted(cls, num_nodes: int, edges: tuple, key: str | None = None) -> Cell:
+        """A cell built by this package from checked parts: ``edges`` valid and sorted by ``(dst, src)``,
+        ``key`` their NB-201 string if known."""
         cell = object.__new__(cls)
         object.__setattr__(cell, "_num_nodes", num_nodes)
         object.__setattr__(cell, "_edges", edges)
+        object.__setattr__(cell, "_key", _to_str(num_nodes, edges) if key is None else key)
         object.__setattr__(cell, "_hash", hash((num_nodes, edges)))
         return cell
 
@@ -121,10 +128,7 @@ class Cell:
 
     def to_str(self) -> str:
         """The NB-201 string; defined for every cell (missing edges are simply not listed)."""
-        groups = [[] for _ in range(self._num_nodes - 1)]
-        for src, dst, op in self._edges:
-            groups[dst - 1].append(f"{op}~{src}")
-        return "+".join("|" + "|".join(g) + "|" for g in groups)
+        return self._key
 
     def to_anb(self) -> tuple[int, ...]:
         """The AnalogNAS-Bench tuple (NASLib order); only for NB-201-shaped cells."""
@@ -258,21 +262,37 @@ def as_cells(archs: Arch | Iterable[Arch]) -> tuple[list[Cell], bool]:
 
     A flat sequence of integers is one AnalogNAS-Bench tuple; a 2-D integer array holds one per row.
     """
+    items, single = split_archs(archs)
+    return [as_cell(a) for a in items], single
+
+
+def split_archs(archs: Arch | Iterable[Arch]) -> tuple[list, bool]:
+    """:func:`as_cells` without the conversion: the architectures as given (a 2-D integer array's
+    rows as tuples), and whether one was given."""
     if isinstance(archs, (Cell, str)):
-        return [as_cell(archs)], True
+        return [archs], True
     if hasattr(archs, "__array__"):
         import numpy as np
 
         archs = np.asarray(archs)
-        if archs.ndim == 1 and archs.dtype.kind in "iu":
-            return [as_cell(tuple(archs.tolist()))], True
-        archs = archs.tolist() if archs.dtype.kind in "iu" else list(archs)
-    archs = list(archs)
+        if archs.dtype.kind in "iu":
+            if archs.ndim == 1:
+                return [tuple(archs.tolist())], True
+            archs = list(map(tuple, archs.tolist())) if archs.ndim == 2 else archs.tolist()
+    archs = archs if type(archs) is list else list(archs)
     if archs and all(isinstance(a, Integral) and not isinstance(a, bool) for a in archs):
-        return [as_cell(tuple(archs))], True
+        return [tuple(archs)], True
     if not archs:
         raise ValueError("no architectures given")
-    return [as_cell(a) for a in archs], False
+    return archs, False
+
+
+def _to_str(num_nodes: int, edges: tuple) -> str:
+    """The NB-201 string of sorted ``edges``: group ``k`` lists the inputs of node ``k`` as ``op~src``."""
+    groups = [[] for _ in range(num_nodes - 1)]
+    for src, dst, op in edges:
+        groups[dst - 1].append(f"{op}~{src}")
+    return "+".join("|" + "|".join(g) + "|" for g in groups)
 
 
 # ---------------------------------------------------------------------- normal form

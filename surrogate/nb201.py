@@ -16,8 +16,9 @@ from functools import lru_cache
 import numpy as np
 
 from .cells import OPS, Cell, as_cell  # noqa: F401  (OPS re-exported)
+from .core.anb import ANB_EDGES, ANB_OPS
 
-__all__ = ["EDGES", "all_cells", "macro_cost"]
+__all__ = ["EDGES", "all_cells", "space_keys", "macro_cost"]
 
 #: Edge order of the NB-201 string: node 1 <- 0; node 2 <- 0, 1; node 3 <- 0, 1, 2.
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
@@ -25,15 +26,25 @@ EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2
 
 @lru_cache(maxsize=1)
 def _all_cells() -> tuple[Cell, ...]:
-    return tuple(
-        Cell(4, [(s, d, op) for (s, d), op in zip(EDGES, ops)])
-        for ops in itertools.product(OPS, repeat=len(EDGES))
-    )
+    # valid by construction (every node has an input and an output), and EDGES is sorted by (dst, src)
+    return tuple(Cell._trusted(4, tuple((s, d, op) for (s, d), op in zip(EDGES, ops)), key)
+                 for ops, key in zip(itertools.product(OPS, repeat=len(EDGES)), space_keys()[0]))
 
 
 def all_cells() -> list[Cell]:
     """The 15,625 NB-201 cells, in the order of ``itertools.product(OPS, repeat=6)``."""
     return list(_all_cells())
+
+
+@lru_cache(maxsize=1)
+def space_keys() -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
+    """The NB-201 string and the AnalogNAS-Bench tuple of each cell of :func:`all_cells`, in its
+    order, made without making the cells (what a table keyed by either is built from)."""
+    strings = tuple(f"|{a}~0|+|{b}~0|{c}~1|+|{d}~0|{e}~1|{f}~2|"
+                    for a, b, c, d, e, f in itertools.product(OPS, repeat=len(EDGES)))
+    ops = np.indices((len(OPS),) * len(EDGES)).reshape(len(EDGES), -1).T  # [cell, edge] OPS index, product order
+    anb = np.array([ANB_OPS.index(op) for op in OPS])[ops[:, [EDGES.index(e) for e in ANB_EDGES]]]
+    return strings, tuple(map(tuple, anb.tolist()))
 
 
 def macro_cost(

@@ -33,6 +33,9 @@ def check_t_inference(t_inference, *, zero_ok: bool = False, name: str = "t_infe
     drift (``zero_ok=True``: profiles, stores, tables). A model reads time on a log scale, so it
     answers for ``t > 0`` only (the default).
     """
+    if isinstance(t_inference, (float, int)) and not isinstance(t_inference, bool) \
+            and (t_inference > 0 or zero_ok and t_inference == 0) and t_inference < float("inf"):  # one number
+        return np.array([t_inference], dtype=float), True
     bound = ">= 0" if zero_ok else "> 0"
     wrong = ValueError(f"{name} must be finite seconds {bound} since programming (a number or a 1-D "
                        f"sequence of them), got {t_inference!r}")

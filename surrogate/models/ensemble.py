@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..cells import as_cells
+from ..cells import split_archs
 from ..core import TRAININGS, Chip, check_t_inference, check_training, get_chip
 from ..metrics import score_table
 from . import crossfit, persistence
@@ -31,11 +32,13 @@ from ._params import ParamsMixin
 from ._targets import chip_targets, targets
 from .calibrator import FIELDS as CALIBRATOR_FIELDS
 from .calibrator import Calibrator, time_weights
+from .lookup import OUTPUTS, Lookup
 from .prediction import Prediction
 
 __all__ = ["Surrogate"]
 
 _KINDS = ("gnn", "xgb")
+_CHIPS_KEPT = 4  # chips whose rows and answers a model keeps (see `Lookup`)
 
 
 class Surrogate(ParamsMixin):
@@ -111,7 +114,7 @@ class Surrogate(ParamsMixin):
         self.times_ = times
         self.chance_ = _chance(self.profile_, Y[degenerate])
         self.n_cells_ = n_cells
-        self._cache = {}
+        self._forget(cache=True)
         fold_of = crossfit.folds(cells, self.n_folds, self.random_state)
         self.members_, oof = crossfit.cross_fit(self._new_member, kinds, cells, F, times, Y, fold_of, self.progress)
         self.kinds_ = list(kinds)
@@ -131,7 +134,7 @@ class Surrogate(ParamsMixin):
             raise ValueError("recalibrate needs the ground truth the model was fitted on (its hash differs)")
         fold_of = crossfit.folds(cells, self.n_folds, self.random_state)
         oof = crossfit.out_of_fold(self.members_, cells, F, times, Y, fold_of)
-        self.__dict__.pop("_cache", None)
+        self._forget()
         return self._calibrate(cells, Y, oof, fold_of)
 
     def _calibrate(self, cells, Y, oof, fold_of) -> Surrogate:
@@ -169,40 +172,78 @@ class Surrogate(ParamsMixin):
         h.update(np.ascontiguousarray(Y, dtype=np.float64).tobytes())
         return h.hexdigest()[:16]
 
+    def with_calibrator(self, calibrator) -> Surrogate:
+        """A copy that shares this model's members and cache but calibrates with ``calibrator`` (the
+        validator's feedback); no answer computed with this model's calibration carries over."""
+        import copy
+
+        new = copy.copy(self)
+        new.metrics_ = copy.deepcopy(self.metrics_)
+        new.calibrator_ = calibrator
+        new._forget()
+        return new
+
     # ------------------------------------------------------------------ predict
-    def _entries(self, cells, chip: Chip):
-        """Per-cell, time-free member outputs on ``chip``, cached by the cell's normal form (equal
-        networks share one entry): GNN drift coefficients ``[n, Mg, 2, 1 + K]`` and XGBoost
-        predictions at the fitted times ``[n, Mx, 2, T]`` (trees are step functions of log-time
-        between the fitted times: log-linear interpolation between them is as exact and smoother)."""
-        if "_cache" not in self.__dict__:  # a loaded model starts from the cache it was saved with
-            self._cache = persistence.read_cache(self.__dict__.get("_cache_file"), self.kinds_, self.chip_.hash)
-        cache = self._cache
-        keys = [(c.simplified(), chip.hash) for c in cells]
-        missing = list(dict.fromkeys(k for k in keys if k not in cache))
-        if missing:
-            from ..encoding import collate
+    def _forget(self, cache: bool = False) -> None:
+        """Drop the answers (the calibrator changed); with ``cache``, the saved cache too (refitted)."""
+        self.__dict__.pop("_lookups", None)
+        if cache:
+            self.__dict__.pop("_cache_file", None)
+            self._cached = {}
 
-            new = [c for c, _ in missing]
-            F = np.tile(chip.features(), (len(new), 1)) if self.chip_aware_ else None
-            cols = {}
-            if "gnn" in self.kinds_:
-                batch = collate(new)
-                cols["gnn"] = np.stack([m.coefficients(new, batch=batch, chips=F) for m in self.members_["gnn"]], 1)
-            if "xgb" in self.kinds_:
-                models = self.members_["xgb"]
-                rows = models[0].design(new, self.times_, chips=F)
-                shape = (len(new), len(TRAININGS), len(self.times_))
-                cols["xgb"] = np.stack([m.predict_rows(rows).reshape(shape) for m in models], 1)
-            for i, key in enumerate(missing):
-                cache[key] = {m: v[i].astype(np.float32) for m, v in cols.items()}
-        return {m: np.stack([cache[k][m] for k in keys]) for m in self.kinds_}
+    def _lookup(self, chip: Chip, new_chip: bool) -> Lookup:
+        """The rows, keys and answers of ``chip`` (:class:`~surrogate.models.lookup.Lookup`), a chip
+        the model was fitted on or a ``new_chip``; the saved cache gives the rows it holds, the members
+        any other normal form on first use."""
+        lookups = self.__dict__.setdefault("_lookups", OrderedDict())
+        key = (chip.hash, new_chip)
+        lookup = lookups.get(key)
+        if lookup is not None:
+            lookups.move_to_end(key)
+            return lookup
+        if "_cached" not in self.__dict__:  # a loaded model starts from the cache it was saved with
+            self._cached = persistence.read_cache(self.__dict__.get("_cache_file"), self.kinds_, self.chip_.hash)
+        most = max(n for n, _ in self.shapes_)
+        # the OOF error covers cells like the training cells on the training chips; for a cell whose
+        # normal form has more nodes than any training cell's, or a chip not fitted on, the members'
+        # disagreement is added on top (by the normal form, so that equal networks drawn differently
+        # get the same interval)
+        lookup = Lookup(self._cached.get(chip.hash), lambda forms: self._member_outputs(forms, chip),
+                        self._answer, lambda nodes: new_chip or nodes > most)
+        lookups[key] = lookup
+        if len(lookups) > _CHIPS_KEPT:
+            lookups.popitem(last=False)
+        return lookup
 
-    def _raw(self, cells, times, k, chip):
+    def _member_outputs(self, forms, chip: Chip) -> dict:
+        """Time-free member outputs of normal forms ``forms`` on ``chip``: GNN drift coefficients
+        ``[n, Mg, 2, 1 + K]`` and XGBoost predictions at the fitted times ``[n, Mx, 2, T]`` (trees are
+        step functions of log-time between the fitted times: log-linear interpolation between them
+        is as exact and smoother), as float32."""
+        from ..encoding import collate
+
+        F = np.tile(chip.features(), (len(forms), 1)) if self.chip_aware_ else None
+        cols = {}
+        if "gnn" in self.kinds_:
+            batch = collate(forms)
+            cols["gnn"] = np.stack([m.coefficients(forms, batch=batch, chips=F) for m in self.members_["gnn"]], 1)
+        if "xgb" in self.kinds_:
+            models = self.members_["xgb"]
+            rows = models[0].design(forms, self.times_, chips=F)
+            shape = (len(forms), len(TRAININGS), len(self.times_))
+            cols["xgb"] = np.stack([m.predict_rows(rows).reshape(shape) for m in models], 1)
+        return {m: v.astype(np.float32) for m, v in cols.items()}
+
+    def _entries(self, cells, chip: Chip) -> dict:
+        """Per-cell member outputs on ``chip`` (see :meth:`_member_outputs`), by the cell's normal form
+        (equal networks share one row)."""
+        return self._lookup(chip, self._new_chip(chip)).outputs(split_archs(cells)[0])
+
+    def _raw(self, entries: dict, times, k):
         """Per member kind, member outputs for training ``k`` at ``times``: ``[M, n, T]`` in percent."""
         log_t = np.log10(np.asarray(times, dtype=float))
         out = {}
-        for m, e in self._entries(cells, chip).items():
+        for m, e in entries.items():
             if m == "gnn":
                 out[m] = drift_curve(e[:, :, k].astype(float), self.knots_, log_t) * 100.0
             else:
@@ -212,7 +253,26 @@ class Surrogate(ParamsMixin):
 
     def _mixed(self, cells, times, k, chip):
         """Mixed raw prediction ``[n, T]``, the cross-kind disagreement ``[n, T]``, the member variance ``[n, T]``."""
-        return self.calibrator_.mix(self._raw(cells, times, k, chip), k)
+        return self.calibrator_.mix(self._raw(self._entries(cells, chip), times, k), k)
+
+    def _answer(self, entries, degenerate, novel, t, k, level):
+        """The :data:`~surrogate.models.lookup.OUTPUTS` ``[n, len(t)]`` from the member outputs of ``n``
+        normal forms: whether each is degenerate, or ``novel`` (its interval adds the members' variance)."""
+        cal = self.calibrator_
+        lo, hi = self.times_[0], self.times_[-1]
+        outside = np.maximum(np.log10(lo / t), np.log10(t / hi)).clip(min=0)
+        grid, where = np.unique(np.concatenate([self.times_, t]), return_inverse=True)
+        mix, spread, var = cal.mix(self._raw(entries, grid, k), k)
+        mean = cal.level(mix, grid, k)
+        pick = np.concatenate([where[:1], where[len(self.times_):]])  # t_ref, then the asked times
+        mean, spread, var, g = mean[:, pick], spread[:, pick], var[:, pick], grid[pick]
+        sigma = cal.error(mean[:, None], g, [k])[:, 0] * cal.spread_factor(spread[:, None], [k])[:, 0]
+        std = np.sqrt(sigma**2 + novel[:, None] * var) * (1 + 0.5 * np.concatenate([[0], outside]))
+        z = np.interp(np.log10(g), np.log10(self.times_), cal.z(level)[k])
+        mean[degenerate], std[degenerate] = self.chance_, 0.0
+        accuracy, std = mean[:, 1:], std[:, 1:]
+        return [accuracy, std, np.clip(accuracy - z[1:] * std, 0, 100), np.clip(accuracy + z[1:] * std, 0, 100),
+                np.maximum(mean[:, :1] - accuracy, 0.0)]
 
     def predict(self, archs, t_inference, training: str = "hwa", level: float = 0.9, chip=None) -> Prediction:
         """Predicted accuracy after ``t_inference`` seconds of drift.
@@ -231,6 +291,11 @@ class Surrogate(ParamsMixin):
         Returns:
             A :class:`Prediction` with arrays ``(len(archs), len(t))``, or floats for one
             architecture and a scalar time.
+
+        The answer depends on the cell only through its normal form: the cells of the saved cache
+        (the NB-201 space for the shipped models) and any cell asked before are looked up, with the
+        answer for the same times, training and level kept once asked twice
+        (:class:`~surrogate.models.lookup.Lookup`).
         """
         self._check_fitted()
         chip, new_chip = self._chip(chip)
@@ -238,41 +303,21 @@ class Surrogate(ParamsMixin):
         t, scalar_t = check_t_inference(t_inference)
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
-        cells, single = as_cells(archs)
-        cal = self.calibrator_
         lo, hi = self.times_[0], self.times_[-1]
-        outside = np.maximum(np.log10(lo / t), np.log10(t / hi)).clip(min=0)
-        if outside.any():
+        asked = t.tolist()
+        if min(asked) < lo or max(asked) > hi:
             warnings.warn(f"t_inference outside the fitted range [{lo:g}, {hi:g}] s: extrapolating, "
                           "with a wider interval", stacklevel=2)
-        grid, where = np.unique(np.concatenate([self.times_, t]), return_inverse=True)
-        mix, spread, var = self._mixed(cells, grid, k, chip)
-        mean = cal.level(mix, grid, k)
-        pick = np.concatenate([where[:1], where[len(self.times_):]])  # t_ref, then the asked times
-        mean, spread, var, g = mean[:, pick], spread[:, pick], var[:, pick], grid[pick]
-        sigma = cal.error(mean[:, None], g, [k])[:, 0] * cal.spread_factor(spread[:, None], [k])[:, 0]
-        # the OOF error covers cells like the training cells on the training chips; for a cell whose
-        # normal form has more nodes than any training cell's, or a chip not fitted on, the members'
-        # disagreement is added on top (by the normal form, so that equal networks drawn differently
-        # get the same interval)
-        most = max(n for n, _ in self.shapes_)
-        novel = np.array([new_chip or c.simplified().num_nodes > most for c in cells])
-        std = np.sqrt(sigma**2 + novel[:, None] * var) * (1 + 0.5 * np.concatenate([[0], outside]))
-        z = np.interp(np.log10(g), np.log10(self.times_), cal.z(level)[k])
-        deg = np.array([c.is_degenerate for c in cells])
-        mean[deg], std[deg] = self.chance_, 0.0
-        accuracy, std = mean[:, 1:], std[:, 1:]
-        out = {
-            "accuracy": accuracy, "std": std,
-            "lower": np.clip(accuracy - z[1:] * std, 0, 100), "upper": np.clip(accuracy + z[1:] * std, 0, 100),
-            "degradation": np.maximum(mean[:, :1] - accuracy, 0.0),
-        }
+        items, single = split_archs(archs)
+        values = self._lookup(chip, new_chip).predict(items, t, k, float(level))  # [output, cell, time]
         if single and scalar_t:
-            out = {key: float(v[0, 0]) for key, v in out.items()}
+            out = dict(zip(OUTPUTS, values[:, 0, 0].tolist()))
         elif single:
-            out = {key: v[0] for key, v in out.items()}
+            out = dict(zip(OUTPUTS, values[:, 0]))
         elif scalar_t:
-            out = {key: v[:, 0] for key, v in out.items()}
+            out = dict(zip(OUTPUTS, values[:, :, 0]))
+        else:
+            out = dict(zip(OUTPUTS, values))
         return Prediction(**out, t_inference=float(t[0]) if scalar_t else t, training=training, level=level,
                           t_ref=float(self.t_ref_))
 
@@ -281,8 +326,7 @@ class Surrogate(ParamsMixin):
         t, scalar = check_t_inference(t_inference)
         if not scalar and t.size != 1:
             raise ValueError("rank takes one t_inference; rank each time separately")
-        cells, _ = as_cells(archs)
-        acc = np.atleast_1d(self.predict(cells, float(t[0]), training=training, chip=chip).accuracy)
+        acc = np.atleast_1d(self.predict(archs, float(t[0]), training=training, chip=chip).accuracy)
         return np.argsort(-acc, kind="stable")
 
     def score(self, ground_truth, level: float = 0.9, chip: str | None = None) -> dict:
@@ -325,11 +369,7 @@ class Surrogate(ParamsMixin):
         model refuses any other chip; a chip-aware one warns."""
         own = self.chips_
         asked = own[0] if chip is None else get_chip(chip)
-        if asked in own:
-            return asked, False
-        # a chip is its settings: a preset saved under another name is still the chip it was fitted on
-        same = [c for c in own if c.features().tobytes() == asked.features().tobytes()]
-        if same and self.chip_aware_:
+        if not self._new_chip(asked):
             return asked, False
         if not self.chip_aware_:
             raise ValueError(f"this model was fitted on chip {own[0].name!r} [{own[0].hash}] only and cannot "
@@ -338,6 +378,13 @@ class Surrogate(ParamsMixin):
         warnings.warn(f"chip {asked.name!r} [{asked.hash}] is not one this model was fitted on "
                       f"({', '.join(c.name for c in own)}): extrapolating, with a wider interval", stacklevel=3)
         return asked, True
+
+    def _new_chip(self, asked: Chip) -> bool:
+        """Whether the model was not fitted on ``asked``: a chip is its settings, so a preset saved
+        under another name is still the chip a chip-aware model was fitted on."""
+        if asked in self.chips_:
+            return False
+        return not (self.chip_aware_ and any(c.features().tobytes() == asked.features().tobytes() for c in self.chips_))
 
     def __getattr__(self, name):
         # before 0.3 the calibrator's fitted tables were attributes of the model itself

@@ -4,8 +4,10 @@
   the feature layouts, metrics, and the member files;
 - ``gnn_<i>.pt`` (``state_dict``, read back with ``torch.load(weights_only=True)``) and
   ``xgb_<i>.ubj`` (XGBoost's own format): the members;
-- ``cache.npz`` (optional): the members' outputs for some cells, so that a fresh process answers
-  for them without loading torch or xgboost.
+- ``cache.npz`` (optional): the members' outputs for some cells (one row per normal form, named by
+  its NB-201 string), so that a fresh process answers for them without loading torch or xgboost,
+  and ``nb201``: the row of each cell of :func:`~surrogate.nb201.all_cells` (-1 if absent), so that
+  it looks them up without computing a normal form.
 
 The manifest records the SHA-256 of every other file (``files``) and of itself (``manifest_sha256``,
 over its canonical JSON without that key): :func:`load` refuses a changed, missing or extra file by
@@ -23,12 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..cells import Cell, as_cell
+from ..cells import as_cell
 from ..core import CHIP_FEATURES, Chip
 from ..encoding import FeatureSpec
+from ..nb201 import all_cells
 from .calibrator import Calibrator
 
-__all__ = ["FORMAT_VERSION", "FIELDS", "save", "seal", "verify", "load", "load_members", "read_cache"]
+__all__ = ["FORMAT_VERSION", "FIELDS", "save", "seal", "verify", "load", "load_members", "nb201_rows",
+           "read_cache"]
 
 FORMAT_VERSION = 2
 
@@ -80,7 +84,7 @@ def save(model, path, precompute=None) -> Path:
         keys = list(dict.fromkeys(as_cell(c).simplified() for c in precompute))
         entries = model._entries(keys, model.chip_)
         np.savez_compressed(path / "cache.npz", cells=np.array([c.to_str() for c in keys]),
-                            chips=np.array([model.chip_.hash] * len(keys)),
+                            chips=np.array([model.chip_.hash] * len(keys)), nb201=nb201_rows(keys),
                             **{m: v.astype(np.float32) for m, v in entries.items()})
     listed = {e["file"] for items in files.values() for e in items} | ({"cache.npz"} if precompute is not None else set())
     for stale in path.iterdir():  # members of an earlier, larger model saved here
@@ -185,16 +189,29 @@ def load_members(path: Path, entries: dict) -> dict:
     return out
 
 
+def nb201_rows(forms) -> np.ndarray:
+    """The index in ``forms`` (normal forms) of each NB-201 cell's normal form, -1 where absent."""
+    row = {form: i for i, form in enumerate(forms)}
+    return np.array([row.get(c.simplified(), -1) for c in all_cells()], dtype=np.int32)
+
+
 def read_cache(path: Path | None, kinds, default_chip_hash: str) -> dict:
-    """``(normal form, chip hash) -> {kind: outputs}`` from a ``cache.npz`` (empty if absent); a cache
-    written before chip-aware models holds the default chip's outputs."""
-    cache = {}
+    """``{chip hash: rows}`` from a ``cache.npz`` (empty if absent), where ``rows`` holds ``cells``
+    (the normal forms' NB-201 strings), ``entries`` (``{kind: [n, ...]}``) and ``nb201`` (the row of
+    each NB-201 cell, -1 if absent; ``None`` if the file has no such index). A cache written before
+    chip-aware models holds the default chip's outputs."""
     if path is None or not path.is_file():
-        return cache
+        return {}
     with np.load(path, allow_pickle=False) as f:
         arrays = {m: f[m] for m in kinds}
-        cells = f["cells"].tolist()
-        chips = f["chips"].tolist() if "chips" in f.files else [default_chip_hash] * len(cells)
-        for i, (text, chip) in enumerate(zip(cells, chips)):
-            cache[Cell.from_str(text), chip] = {m: arrays[m][i] for m in kinds}
-    return cache
+        cells = f["cells"]
+        chips = f["chips"] if "chips" in f.files else np.full(len(cells), default_chip_hash)
+        index = f["nb201"] if "nb201" in f.files else None
+    out = {}
+    for chip in dict.fromkeys(chips.tolist()):
+        mine = np.flatnonzero(chips == chip)
+        local = np.full(len(cells), -1)
+        local[mine] = np.arange(len(mine))
+        out[chip] = {"cells": cells[mine].tolist(), "entries": {m: a[mine] for m, a in arrays.items()},
+                     "nb201": None if index is None else np.where(index >= 0, local[index], -1)}
+    return out

@@ -120,9 +120,7 @@ def recalibrate_on(model, measured: GroundTruth, *, how: str, bins=BINS, clip: f
     if len(cells) < 20 * (len(bins) - 1):
         raise ValueError(f"{len(cells)} measured cells are too few to relearn {len(bins) - 1} bins; give at "
                          f"least {20 * (len(bins) - 1)}")
-    new = copy.copy(base)
-    new.metrics_ = copy.deepcopy(base.metrics_)
-    new.calibrator_ = cal_new = copy.deepcopy(old)  # the copy's own tables; the members stay shared
+    cal_new = copy.deepcopy(old)  # the copy's own tables, filled in below; the members stay shared
 
     # 1. the level
     P, S = _predict(base, cells, times)
@@ -138,8 +136,8 @@ def recalibrate_on(model, measured: GroundTruth, *, how: str, bins=BINS, clip: f
             at = np.maximum.accumulate(at) + np.arange(nb) * 1e-6
             cal_new.level_maps_[k][j] = _compose(old.level_maps_[k][j], at, _monotone_shift(at, shift, size))
 
-    # 2. the spread, at the new level
-    P, S = _predict(new, cells, times)
+    # 2. the spread, at the new level (a fresh copy each time: a model keeps the answers it gave)
+    P, S = _predict(base.with_calibrator(cal_new), cells, times)
     n_bins = len(bins) - 1
     error_at = np.zeros((len(TRAININGS), len(times), n_bins))
     error = np.zeros_like(error_at)
@@ -156,10 +154,11 @@ def recalibrate_on(model, measured: GroundTruth, *, how: str, bins=BINS, clip: f
     cal_new.error_at_, cal_new.error_ = error_at, error
 
     # 3. the intervals
-    P, S = _predict(new, cells, times)
+    P, S = _predict(base.with_calibrator(cal_new), cells, times)
     z = (Y - P) / S
     cal_new.z_ = np.array([[cal.interval_factors(z[:, k, j]) for j in range(len(times))]
                            for k in range(len(TRAININGS))]).transpose(2, 0, 1)
+    new = base.with_calibrator(cal_new)
     earlier = base.metrics_.get("recalibration_cells")
     before = _from_dict(earlier) if isinstance(earlier, dict) else []
     note = how if not before else f"{earlier.get('how')}; then {how}"
