@@ -266,6 +266,14 @@ def as_cells(archs: Arch | Iterable[Arch]) -> tuple[list[Cell], bool]:
     return [as_cell(a) for a in items], single
 
 
+def listed(archs: Arch | Iterable[Arch]) -> list:
+    """One architecture or many, as a list of what was given (empty allowed): for the encoders,
+    which take a single cell as readily as a batch."""
+    if not isinstance(archs, (Cell, str, tuple, list)) and not hasattr(archs, "__array__"):
+        archs = list(archs)
+    return [] if isinstance(archs, list) and not archs else split_archs(archs)[0]
+
+
 def split_archs(archs: Arch | Iterable[Arch]) -> tuple[list, bool]:
     """:func:`as_cells` without the conversion: the architectures as given (a 2-D integer array's
     rows as tuples), and whether one was given."""

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .cells import OPS, Cell, as_cell
+from .cells import OPS, Cell, as_cell, listed
 from .nb201 import macro_cost
 
 __all__ = ["FeatureSpec", "features", "to_graph", "to_graphs", "collate", "live_edges", "levels"]
@@ -110,7 +110,7 @@ def features(cells: Iterable, spec: FeatureSpec = FeatureSpec()) -> np.ndarray:
 
     A simplified NB-201 cell has at most 4 nodes, so the default spec holds every one of them.
     """
-    cells = [as_cell(c).simplified() for c in cells]
+    cells = [as_cell(c).simplified() for c in listed(cells)]
     if not cells:
         return np.zeros((0, len(spec.names)), dtype=np.float32)
     return np.stack([_row(c, spec) for c in cells])
@@ -180,7 +180,7 @@ def to_graph(cell):
 
 def to_graphs(cells: Sequence) -> list:
     """:func:`to_graph` for many cells."""
-    return [to_graph(c) for c in cells]
+    return [to_graph(c) for c in listed(cells)]
 
 
 def collate(cells: Sequence):
@@ -192,7 +192,7 @@ def collate(cells: Sequence):
     import torch
     from torch_geometric.data import Batch
 
-    arrays = [_arrays(as_cell(c).simplified()) for c in cells]
+    arrays = [_arrays(as_cell(c).simplified()) for c in listed(cells)]
     n_nodes = np.array([len(a["role"]) for a in arrays], dtype=np.int64)
     n_edges = np.array([len(a["op"]) for a in arrays], dtype=np.int64)
     ptr = np.concatenate([[0], np.cumsum(n_nodes)])

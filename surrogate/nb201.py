@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .cells import OPS, Cell, as_cell  # noqa: F401  (OPS re-exported)
+from .cells import OPS, Cell, as_cell, listed  # noqa: F401  (OPS re-exported)
 from .core.anb import ANB_EDGES, ANB_OPS
 
 __all__ = ["EDGES", "all_cells", "space_keys", "macro_cost"]
@@ -70,7 +70,7 @@ def macro_cost(
         parameters (NB-201: 1.53 MB) and 220.12 M multiply-adds.
     """
     counts = np.array(
-        [[sum(op == k for op in as_cell(c).ops) for k in ("nor_conv_1x1", "nor_conv_3x3")] for c in cells],
+        [[sum(op == k for op in as_cell(c).ops) for k in ("nor_conv_1x1", "nor_conv_3x3")] for c in listed(cells)],
         dtype=np.int64,
     ).reshape(-1, 2)
     n1, n3 = counts[:, 0], counts[:, 1]

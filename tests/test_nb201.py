@@ -80,3 +80,14 @@ def test_collate_equals_pyg_batching():
     for key in ("x", "edge_index", "edge_attr", "op", "level", "live", "batch", "ptr"):
         assert torch.equal(mine[key], ref[key]), key
     assert mine.ptr.diff().tolist() == [c.simplified().num_nodes for c in cells]
+
+
+def test_encoders_take_one_cell_as_readily_as_many():
+    from surrogate import Cell, encoding, nb201
+
+    cell = Cell.from_anb((2, 2, 0, 4, 2, 1))
+    params, flops = nb201.macro_cost(cell)
+    assert params.tolist() == nb201.macro_cost([cell])[0].tolist()
+    assert nb201.macro_cost((2, 2, 0, 4, 2, 1))[0].tolist() == params.tolist()
+    assert encoding.features(cell).shape == encoding.features([cell]).shape == (1, len(encoding.FeatureSpec().names))
+    assert encoding.collate(cell).num_graphs == 1
