@@ -24,14 +24,7 @@ def stratified_sample(scores, k: int, rng: np.random.Generator, top_fraction: fl
     """
     scores = np.asarray(scores, dtype=float)
     n = len(scores)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"the sample size must be a positive integer, got {k!r}")
-    if not 0 < top_fraction <= 1:
-        raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction!r}")
-    if not 0 <= top_share <= 1:
-        raise ValueError(f"top_share must be in [0, 1], got {top_share!r}")
-    if n == 0:
-        raise ValueError("no candidate cells to sample from")
+    _check(k, top_fraction, top_share, n)
     order = np.argsort(-scores, kind="stable")
     n_top = max(1, math.ceil(top_fraction * n))
     threshold = float(scores[order[n_top - 1]])
@@ -51,6 +44,17 @@ def stratified_sample(scores, k: int, rng: np.random.Generator, top_fraction: fl
     picked = picked[np.argsort(-scores[picked], kind="stable")]
     is_top = np.isin(picked, order[:n_top])
     return picked, is_top, threshold
+
+
+def _check(k, top_fraction: float, top_share: float, n: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"the sample size must be a positive integer, got {k!r}")
+    if not 0 < top_fraction <= 1:
+        raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction!r}")
+    if not 0 <= top_share <= 1:
+        raise ValueError(f"top_share must be in [0, 1], got {top_share!r}")
+    if n == 0:
+        raise ValueError("no candidate cells to sample from")
 
 
 def _stream(cells: np.ndarray, series: int, stratum: int):
@@ -100,16 +104,9 @@ def scheduled_sample(scores, k: int, round_index: int = 0, series: int = 0, *, m
     """
     scores = np.asarray(scores, dtype=float)
     n = len(scores)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"the sample size must be a positive integer, got {k!r}")
     if isinstance(round_index, bool) or not isinstance(round_index, (int, np.integer)) or round_index < 0:
         raise ValueError(f"round_index must be a non-negative integer, got {round_index!r}")
-    if not 0 < top_fraction <= 1:
-        raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction!r}")
-    if not 0 <= top_share <= 1:
-        raise ValueError(f"top_share must be in [0, 1], got {top_share!r}")
-    if n == 0:
-        raise ValueError("no candidate cells to sample from")
+    _check(k, top_fraction, top_share, n)
     measured = {int(i) for i in measured}
     order = np.argsort(-scores, kind="stable")
     n_top = max(1, math.ceil(top_fraction * n))
