@@ -158,7 +158,8 @@ def part_tests(quick: bool = False) -> None:
     lines = [_machine() + " Measured by `PYTHONPATH=. python benchmarks/bench_validator.py --part tests`"
              + (" --quick" if quick else "") + f"; model `anb-cifar10` [files {ident['files_sha256']}].", ""]
     lines += [
-        f"Setup: the shipped `anb-cifar10` model and its {len(cells):,} held-out, non-degenerate "
+        f"Setup: the shipped `anb-cifar10` model (as shipped when this ran) and its {len(cells):,} held-out, "
+        "non-degenerate "
         "AnalogNAS-Bench cells. A round samples K cells (half from the predicted top 1 %, the rest stratified), "
         "takes the model's predicted mean and std for their 8 (training, time) columns and draws y = mean + std * e: "
         "e ~ N(0, 1) independent, or correlated like the real held-out z-scores, or *empirical* (the z-vector of a "
