@@ -126,7 +126,10 @@ def test_one_cell_at_a_time_is_the_batch(models):
                 assert isinstance(p.accuracy, float)
                 for field in OUTPUTS:
                     assert getattr(p, field) == pytest.approx(ref[field][i, 0], abs=1e-6), field
-    assert_same(predict(model, cells[:5], [60.0, 60.0, 3600.0]), reference(model, cells[:5], [60, 60, 3600], "hwa"))
+    # the reference evaluates the float32 members afresh on a batch of 5, the cache was written from
+    # batches of the whole space: a last float32 bit of an accuracy near 80 % is about 5e-6
+    assert_same(predict(model, cells[:5], [60.0, 60.0, 3600.0]), reference(model, cells[:5], [60, 60, 3600], "hwa"),
+                atol=1e-5)
 
 
 @pytest.mark.parametrize("name, chip", [("anb-cifar10", None), ("proxy-digits", None), ("proxy-digits", "reram-cmo")])
@@ -172,7 +175,8 @@ def test_the_memo_is_bounded_and_exact(monkeypatch):
     assert len(memo.lru) <= 16 and len(memo.index) <= memo.size + 16
     assert all(row < memo.size or row in memo.lru for row in memo.alias.values())  # no key points at a freed row
     assert len(memo.alias) <= memo._alias_limit
-    assert_same(predict(model, ALL[:500], t, training="standard"), reference(model, ALL[:500], t, "standard"))
+    assert_same(predict(model, ALL[:500], t, training="standard"), reference(model, ALL[:500], t, "standard"),
+                atol=1e-5)  # fresh float32 members in other batches than the cache's (see above)
 
 
 def test_answer_tables_are_bounded():
