@@ -26,6 +26,8 @@ from surrogate.validate import (
     Validator, cell_record, judge, stratified_sample, training_cells,
 )
 
+from _column_model import ColumnMeans
+
 ALPHA = 0.05
 
 
@@ -130,30 +132,6 @@ def test_false_alarms_over_repeated_rounds_on_a_calibrated_model(smoke):
 @pytest.fixture(scope="module")
 def anb():
     return surrogate.data.load_analognasbench()
-
-
-class ColumnMeans:
-    """A stand-in model of the AnalogNAS-Bench profile: per (training, time), the mean and spread of its
-    training cells, nudged by the number of 3x3 convolutions. The validator only needs ``predict`` and the
-    fitted attributes, so these tests do not depend on the predictor's internals."""
-
-    def __init__(self, gt, cells):
-        sub = gt.subset(cells)
-        self.profile_, self.profile_hash_, self.times_ = gt.profile, gt.profile_hash, gt.times
-        self.metrics_ = {"train_cells": f"sample:{len(cells)} (seed 0) of anb-cifar10"}  # as `surrogate fit`
-        self.columns_ = {tr: (np.nanmean(sub.targets(tr).mean, 0), np.nanstd(sub.targets(tr).mean, 0))
-                         for tr in ("standard", "hwa")}
-
-    def predict(self, archs, t_inference, training="hwa", level=0.9):
-        cells = [surrogate.as_cell(a) for a in archs]
-        t = np.atleast_1d(np.asarray(t_inference, dtype=float))
-        mean, std = (np.interp(np.log10(t), np.log10(self.times_), v) for v in self.columns_[training])
-        conv = np.array([sum(op == "nor_conv_3x3" for *_, op in c.edges) for c in cells])
-        acc = mean[None, :] + 2.0 * (conv[:, None] - 2)
-        std = np.broadcast_to(std, acc.shape)
-        half = cal.gaussian_factor(level) * std
-        return Prediction(accuracy=acc, std=std, lower=acc - half, upper=acc + half, degradation=0 * acc,
-                          t_inference=t, training=training, level=level, t_ref=float(self.times_[0]))
 
 
 @pytest.fixture(scope="module")

@@ -26,35 +26,14 @@ from surrogate.validate import (
 from surrogate.validate.feedback import recalibrate_on, save_new
 from surrogate.validate.oracles import REPRODUCTIONS, SMOKE, apply_overrides
 
+from _column_model import ColumnMeans
+
 TIMES = ["standard", "hwa"], [60.0, 3600.0, 86400.0, 2592000.0]
 
 
 @pytest.fixture(scope="module")
 def anb():
     return surrogate.data.load_analognasbench()
-
-
-class ColumnMeans:
-    """A stand-in model of the AnalogNAS-Bench profile (per column mean and spread, nudged by 3x3 convs)."""
-
-    def __init__(self, gt, cells, metrics=True):
-        sub = gt.subset(cells)
-        self.profile_, self.profile_hash_, self.times_ = gt.profile, gt.profile_hash, gt.times
-        if metrics:
-            self.metrics_ = {"train_cells": f"sample:{len(cells)} (seed 0) of anb-cifar10"}
-        self.columns_ = {tr: (np.nanmean(sub.targets(tr).mean, 0), np.nanstd(sub.targets(tr).mean, 0))
-                         for tr in ("standard", "hwa")}
-
-    def predict(self, archs, t_inference, training="hwa", level=0.9):
-        cells = [surrogate.as_cell(a) for a in archs]
-        t = np.atleast_1d(np.asarray(t_inference, dtype=float))
-        mean, std = (np.interp(np.log10(t), np.log10(self.times_), v) for v in self.columns_[training])
-        conv = np.array([sum(op == "nor_conv_3x3" for *_, op in c.edges) for c in cells])
-        acc = mean[None, :] + 2.0 * (conv[:, None] - 2)
-        std = np.broadcast_to(std, acc.shape)
-        half = cal.gaussian_factor(level) * std
-        return Prediction(accuracy=acc, std=std, lower=acc - half, upper=acc + half, degradation=0 * acc,
-                          t_inference=t, training=training, level=level, t_ref=float(self.times_[0]))
 
 
 @pytest.fixture(scope="module")
