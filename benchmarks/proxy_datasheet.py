@@ -6,11 +6,12 @@ on the cells measured with two training seeds, our noise ceiling: Kendall tau an
 between the seed-0 and seed-1 means of the same cells (no model can rank better than a re-run does).
 Writes the "Proxy data set: spread and noise ceiling" section of BENCHMARKS.md.
 
-    PYTHONPATH=. python benchmarks/proxy_datasheet.py
+    PYTHONPATH=. python benchmarks/proxy_datasheet.py [--data proxy-mnist]
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
 
 import numpy as np
@@ -22,14 +23,18 @@ from surrogate import data
 
 
 def main() -> None:
-    gt = data.load("proxy-digits")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="proxy-digits", help="a shipped proxy data set or a store file")
+    args = parser.parse_args()
+    gt = data.load(args.data)
     live_all = [c for c in gt.cells if not c.is_degenerate]
     n_nb = sum(c.is_nb201 for c in gt.cells)
-    lines = [f"Data: `proxy-digits` ({gt.profile_name} [{gt.profile_hash}]): {len(gt.cells):,} cells ({n_nb:,} NB-201, "
+    reps = gt.profile.get("repetitions", 3)
+    lines = [f"Data: `{args.data}` ({gt.profile_name} [{gt.profile_hash}]): {len(gt.cells):,} cells ({n_nb:,} NB-201, "
              f"{len(gt.cells) - n_nb:,} other DAGs; {len(gt.cells) - len(live_all)} degenerate), {len(gt):,} rows; "
-             f"{datetime.date.today()}. Command: `PYTHONPATH=. python benchmarks/proxy_datasheet.py`. Spread: std of "
-             "the cell means across non-degenerate cells; repetition noise: median within-cell std of the 3 "
-             "programmings; twin seeds: the cells trained with seeds 0 and 1, Kendall tau and mean |difference| of "
+             f"{datetime.date.today()}. Command: `PYTHONPATH=. python benchmarks/proxy_datasheet.py --data {args.data}`. "
+             "Spread: std of the cell means across non-degenerate cells; repetition noise: median within-cell "
+             f"std of the {reps} programmings; twin seeds: the cells trained with seeds 0 and 1, Kendall tau and mean |difference| of "
              "their means (our noise ceiling).", "",
              "| chip | training | cells | t (s) | mean | spread | repetition noise | twin-seed tau | twin-seed MAE |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -54,7 +59,8 @@ def main() -> None:
                              f"{np.nanmedian(seed0.std[:, j]):.2f} | {tau} | {mae} |")
     text = "\n".join(lines)
     print(text)
-    write_section("## Proxy data set: spread and noise ceiling", text)
+    title = "## Proxy data set: spread and noise ceiling"
+    write_section(title if args.data == "proxy-digits" else f"{title} ({args.data})", text)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import numpy as np
 from .cells import OPS, Cell, as_cell, listed
 from .nb201 import macro_cost
 
-__all__ = ["FeatureSpec", "features", "to_graph", "to_graphs", "collate", "live_edges", "levels"]
+__all__ = ["FeatureSpec", "features", "graph_features", "GRAPH_FEATURES", "to_graph", "to_graphs", "collate", "live_edges", "levels"]
 
 _TOKENS = tuple(op for op in OPS if op != "none")  # ops that pass a signal on
 _NODE_ROLES = 3  # input, intermediate, output
@@ -150,6 +150,45 @@ def _row(cell: Cell, spec: FeatureSpec) -> np.ndarray:
     row = np.concatenate([onehot.ravel(), path_counts, n_ops, n_live, extra]).astype(np.float32)
     row.setflags(write=False)
     return row
+
+
+#: Op groups of :func:`graph_features`: each op alone, and both convolutions together.
+_GROUPS = {"conv": ("nor_conv_3x3", "nor_conv_1x1"), **{op: (op,) for op in _TOKENS}}
+#: Column names of :func:`graph_features`.
+GRAPH_FEATURES = tuple(
+    [f"{k}_{g}" for g in _GROUPS for k in ("paths_with", "max_on_path", "min_on_path")]
+    + ["input_out_degree", "output_in_degree", "max_in_degree", "mean_in_degree", "live_nodes"])
+
+
+def graph_features(cells: Iterable) -> np.ndarray:
+    """Neural graph features of each cell's normal form, in the spirit of Kadlecova et al., "Surprisingly
+    Strong Performance Prediction with Neural Graph Features" (ICML 2024): per op group, how many
+    input-output paths use it and the most and fewest edges of it on one path (the conv "depth" and
+    whether a conv-free shortcut exists), and the degrees of the live graph. Columns: :data:`GRAPH_FEATURES`.
+    """
+    cells = [as_cell(c).simplified() for c in listed(cells)]
+    if not cells:
+        return np.zeros((0, len(GRAPH_FEATURES)), dtype=np.float32)
+    return np.stack([_graph_row(c) for c in cells])
+
+
+@lru_cache(maxsize=65536)
+def _graph_row(cell: Cell) -> np.ndarray:
+    paths = _paths(cell)
+    row = []
+    for ops in _GROUPS.values():
+        on = [sum(op in ops for op in p) for p in paths] or [0]
+        row += [sum(n > 0 for n in on), max(on), min(on)]
+    live = [(s, d) for (s, d, _), lv in zip(cell.edges, live_edges(cell)) if lv]
+    indeg = {}
+    for _, d in live:
+        indeg[d] = indeg.get(d, 0) + 1
+    out = cell.num_nodes - 1
+    row += [sum(s == 0 for s, _ in live), indeg.get(out, 0), max(indeg.values(), default=0),
+            float(np.mean(list(indeg.values()))) if indeg else 0.0, len(indeg)]
+    out_row = np.asarray(row, dtype=np.float32)
+    out_row.setflags(write=False)
+    return out_row
 
 
 def to_graph(cell):

@@ -30,6 +30,7 @@ __all__ = [
     "Targets",
     "load",
     "load_analognasbench",
+    "load_proxy",
     "profile_hash",
     "shipped_store",
 ]
@@ -56,17 +57,29 @@ def shipped_store(filename: str, folder: str | os.PathLike | None = None) -> Pat
     return path
 
 
+def load_proxy(name: str = "proxy-digits") -> GroundTruth:
+    """One of our CPU proxy benchmarks, shipped inside the package (``proxy-digits``: digits;
+    ``proxy-mnist``: MNIST at 12x12, issue 18): NB-201 and other DAG cells, five chips, five times up
+    to a year; see ``benchmark_data/README.md``."""
+    with Store(shipped_store(f"{name}.sqlite"), readonly=True) as store:
+        return store.load(name)
+
+
 def load_proxy_digits() -> GroundTruth:
-    """Our first CPU proxy benchmark (digits): NB-201 and other DAG cells, five chips, five times up to
-    a year. Ships inside the package; see ``benchmark_data/README.md``."""
-    with Store(shipped_store("proxy-digits.sqlite"), readonly=True) as store:
-        return store.load("proxy-digits")
+    """:func:`load_proxy` of ``proxy-digits``, our first proxy."""
+    return load_proxy("proxy-digits")
+
+
+def load_proxy_mnist() -> GroundTruth:
+    """:func:`load_proxy` of ``proxy-mnist``, the proxy chosen by the v2 pilot (issue 18)."""
+    return load_proxy("proxy-mnist")
 
 
 #: Shipped data sets: name -> loader. Add an entry to ship another one.
 DATASETS: dict[str, Callable[[], GroundTruth]] = {
     "anb-cifar10": load_analognasbench,
     "proxy-digits": load_proxy_digits,
+    "proxy-mnist": load_proxy_mnist,
 }
 
 

@@ -11,19 +11,37 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["folds", "cross_fit", "out_of_fold"]
+__all__ = ["folds", "networks", "cross_fit", "out_of_fold"]
 
 
-def folds(cells: Sequence, n_folds: int, random_state: int) -> np.ndarray:
-    """The fold of each row. Folds are drawn over distinct cells: a cell's rows (one per chip) share one."""
+def folds(cells: Sequence, n_folds: int, random_state: int, by: str = "network") -> np.ndarray:
+    """The fold of each row, drawn over distinct cells (``by="cell"``: a cell's rows, one per chip,
+    share one) or over distinct networks (``by="network"``: twins, cells with one normal form, share
+    one too). Only the second makes an OOF prediction that of a network the member never saw, which
+    is what a search asks about; with twins split over folds the calibration learns the error of
+    networks already seen, and its intervals are too narrow on new ones."""
     from sklearn.model_selection import KFold
 
-    unique = list(dict.fromkeys(cells))
+    if by not in ("network", "cell"):
+        raise ValueError(f"folds are drawn by 'network' or 'cell', got {by!r}")
+    key = (lambda c: c.simplified()) if by == "network" else (lambda c: c)
+    keys = [key(c) for c in cells]
+    unique = list(dict.fromkeys(keys))
     index = {c: i for i, c in enumerate(unique)}
     fold_of = np.empty(len(unique), dtype=int)
     for k, (_, held) in enumerate(KFold(n_folds, shuffle=True, random_state=random_state).split(unique)):
         fold_of[held] = k
-    return fold_of[[index[c] for c in cells]]
+    return fold_of[[index[c] for c in keys]]
+
+
+def networks(cells: Sequence, chips=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(group, first)``: the network of each row (one per normal form and chip row) and the first
+    row of each network, for fitting members on one row per network."""
+    keys = [(c.simplified(), None if chips is None else chips[i].tobytes()) for i, c in enumerate(cells)]
+    index: dict = {}
+    group = np.array([index.setdefault(k, len(index)) for k in keys], dtype=int)
+    first = np.unique(group, return_index=True)[1]
+    return group, first
 
 
 def cross_fit(new_member: Callable, kinds: Sequence[str], cells, chips, times, Y, fold_of,

@@ -49,16 +49,22 @@ class Surrogate(ParamsMixin):
         n_folds: folds of the cross-fitting; also the number of members of each kind.
         gnn_params, xgb_params: settings passed to :class:`GNNRegressor` / :class:`XGBRegressor`.
         random_state: seeds folds and members.
+        twins: how cells that compute one network (one normal form) are treated: ``"mean"`` (members
+            learn one row per network, the mean of its twins' measurements; folds over networks, so the
+            calibration sees networks no member saw), ``"fold"`` (every twin a row, twins share a
+            fold) or ``"cell"`` (every twin a row, folds over cells: models saved before v3).
         progress: show a progress bar while fitting.
     """
 
     def __init__(self, members: Sequence[str] = ("gnn", "xgb"), n_folds: int = 5, gnn_params: dict | None = None,
-                 xgb_params: dict | None = None, random_state: int = 0, progress: bool = True):
+                 xgb_params: dict | None = None, random_state: int = 0, twins: str = "mean",
+                 progress: bool = True):
         self.members = members
         self.n_folds = n_folds
         self.gnn_params = gnn_params
         self.xgb_params = xgb_params
         self.random_state = random_state
+        self.twins = twins
         self.progress = progress
 
     # ------------------------------------------------------------------ fit
@@ -70,11 +76,22 @@ class Surrogate(ParamsMixin):
             raise ValueError(f"n_folds must be an integer >= 2, got {self.n_folds!r}")
         return members
 
+    def _fold_by(self) -> str:
+        if self.twins not in ("mean", "fold", "cell"):
+            raise ValueError(f"twins must be 'mean', 'fold' or 'cell', got {self.twins!r}")
+        return "cell" if self.twins == "cell" else "network"
+
     def _new_member(self, kind, fold):
         params = dict((self.gnn_params if kind == "gnn" else self.xgb_params) or {})
         params["random_state"] = self.random_state + fold
         if kind == "gnn":
             from .gnn import GNNRegressor
+
+            if self.__dict__.get("_twin_rows") and "min_steps" not in params:
+                # one row per network must not mean less training: as many steps as on every twin's row
+                rows = -(-self._twin_rows * (self.n_folds - 1) // self.n_folds)
+                batch = params.get("batch_size", GNNRegressor().batch_size)
+                params["min_steps"] = params.get("epochs", GNNRegressor().epochs) * -(-rows // batch)
 
             return GNNRegressor(**params)
         from .xgb import XGBRegressor
@@ -115,8 +132,20 @@ class Surrogate(ParamsMixin):
         self.chance_ = _chance(self.profile_, Y[degenerate])
         self.n_cells_ = n_cells
         self._forget(cache=True)
-        fold_of = crossfit.folds(cells, self.n_folds, self.random_state)
-        self.members_, oof = crossfit.cross_fit(self._new_member, kinds, cells, F, times, Y, fold_of, self.progress)
+        fold_of = crossfit.folds(cells, self.n_folds, self.random_state, self._fold_by())
+        self._twin_rows = len(cells) if self.twins == "mean" else 0
+        if self.twins == "mean":
+            group, first = crossfit.networks(cells, F)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a network unmeasured in a column stays NaN
+                Yg = np.stack([np.nanmean(Y[group == g], axis=0) for g in range(len(first))])
+            self.members_, oof = crossfit.cross_fit(self._new_member, kinds, [cells[i] for i in first],
+                                                    None if F is None else F[first], times, Yg, fold_of[first],
+                                                    self.progress)
+            oof = {m: o[group] for m, o in oof.items()}
+        else:
+            self.members_, oof = crossfit.cross_fit(self._new_member, kinds, cells, F, times, Y, fold_of,
+                                                    self.progress)
         self.kinds_ = list(kinds)
         if "gnn" in kinds:
             self.knots_ = self.members_["gnn"][0].knots_
@@ -132,7 +161,7 @@ class Surrogate(ParamsMixin):
         cells, F, times, Y = self._rows(ground_truth)
         if self._hash_rows(cells, times, Y) != self.ground_truth_hash_:
             raise ValueError("recalibrate needs the ground truth the model was fitted on (its hash differs)")
-        fold_of = crossfit.folds(cells, self.n_folds, self.random_state)
+        fold_of = crossfit.folds(cells, self.n_folds, self.random_state, self._fold_by())
         oof = crossfit.out_of_fold(self.members_, cells, F, times, Y, fold_of)
         self._forget()
         return self._calibrate(cells, Y, oof, fold_of)

@@ -16,7 +16,7 @@ from torch_geometric.utils import scatter
 
 from ..cells import OPS
 from ..core import TRAININGS
-from ..encoding import collate
+from ..encoding import GRAPH_FEATURES, collate, graph_features
 from ._params import ParamsMixin
 
 __all__ = ["DagEncoder", "DriftHead", "GNNRegressor"]
@@ -126,20 +126,28 @@ class DriftHead(nn.Module):
 
 
 class _Net(nn.Module):
-    """Encoder, then the head on ``[cell embedding, chip features]`` (``n_chip`` of them, maybe 0)."""
+    """Encoder, then the head on ``[cell embedding, side features]``: the cell's standardised graph
+    features (``n_graph`` of them, maybe 0) and its chip's (``n_chip``, maybe 0)."""
 
-    def __init__(self, hidden, knots, n_chip=0):
+    def __init__(self, hidden, knots, n_chip=0, n_graph=0):
         super().__init__()
-        self.n_chip = n_chip
+        self.n_chip, self.n_graph = n_chip, n_graph
         self.encoder = DagEncoder(hidden)
-        self.head = DriftHead(2 * hidden + n_chip, knots, hidden)
+        self.head = DriftHead(2 * hidden + n_graph + n_chip, knots, hidden)
+        self.register_buffer("graph_mean", torch.zeros(n_graph))
+        self.register_buffer("graph_std", torch.ones(n_graph))
 
-    def embed(self, batch, chips=None):
+    def embed(self, batch, chips=None, graph=None):
         z = self.encoder(batch.edge_index, batch.op, batch.level, batch.batch, batch.ptr)
-        return z if not self.n_chip else torch.cat([z, chips], dim=-1)
+        parts = [z]
+        if self.n_graph:
+            parts.append((graph - self.graph_mean) / self.graph_std)
+        if self.n_chip:
+            parts.append(chips)
+        return torch.cat(parts, dim=-1) if len(parts) > 1 else z
 
-    def forward(self, batch, x, chips=None):
-        return self.head(self.embed(batch, chips), x)
+    def forward(self, batch, x, chips=None, graph=None):
+        return self.head(self.embed(batch, chips, graph), x)
 
 
 class GNNRegressor(ParamsMixin):
@@ -151,8 +159,11 @@ class GNNRegressor(ParamsMixin):
     """
 
     def __init__(self, hidden: int = 64, epochs: int = 200, batch_size: int = 64, lr: float = 3e-3,
-                 weight_decay: float = 1e-3, rank_loss: float = 4.0, random_state: int = 0):
+                 weight_decay: float = 1e-3, rank_loss: float = 4.0, min_steps: int = 0,
+                 graph_features: bool = False, random_state: int = 0):
         self.hidden = hidden
+        self.graph_features = graph_features
+        self.min_steps = min_steps
         self.rank_loss = rank_loss
         self.epochs = epochs
         self.batch_size = batch_size
@@ -168,7 +179,13 @@ class GNNRegressor(ParamsMixin):
         torch.manual_seed(self.random_state)
         self.knots_ = np.log10(times[:-1] if len(times) > 1 else times)
         chips = None if chips is None else torch.as_tensor(np.asarray(chips, dtype=np.float32).reshape(len(Y), -1))
-        self.net_ = _Net(self.hidden, self.knots_, 0 if chips is None else chips.shape[1])
+        cells = list(cells)
+        graph = self._graph(cells)
+        self.net_ = _Net(self.hidden, self.knots_, 0 if chips is None else chips.shape[1],
+                         0 if graph is None else graph.shape[1])
+        if graph is not None:
+            self.net_.graph_mean.copy_(graph.mean(0))
+            self.net_.graph_std.copy_(graph.std(0).clamp_min(1e-3))
         x = torch.tensor(np.log10(times), dtype=torch.float32)
         y = torch.tensor(np.asarray(Y, dtype=np.float32) / 100.0)
         mask = ~torch.isnan(y)
@@ -177,13 +194,15 @@ class GNNRegressor(ParamsMixin):
                                      dtype=torch.float32)
         y = torch.nan_to_num(y)
         opt = torch.optim.AdamW(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.epochs)
-        cells = list(cells)
+        # at least ``min_steps`` optimiser steps: fewer rows (one per network) must not mean less training
+        epochs = max(self.epochs, -(-self.min_steps // -(-len(cells) // self.batch_size)))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
         self.net_.train()
-        for _ in range(self.epochs):
+        for _ in range(epochs):
             for idx in torch.randperm(len(cells), generator=gen).split(self.batch_size):
                 batch = collate([cells[i] for i in idx.tolist()])
-                pred = self.net_(batch, x, None if chips is None else chips[idx])
+                pred = self.net_(batch, x, None if chips is None else chips[idx],
+                                 None if graph is None else graph[idx])
                 err = (pred - y[idx]) ** 2
                 loss = (err * weight[idx]).sum() / mask[idx].sum().clamp(min=1)
                 if self.rank_loss:
@@ -198,16 +217,21 @@ class GNNRegressor(ParamsMixin):
     @torch.inference_mode()
     def predict(self, cells, times, batch=None, chips=None) -> np.ndarray:
         """Accuracy in percent, ``[n_cells, 2, n_times]``; ``batch`` reuses a :func:`collate` result."""
-        batch = collate(list(cells)) if batch is None else batch
+        cells = list(cells)
+        batch = collate(cells) if batch is None else batch
         x = torch.tensor(np.log10(np.asarray(times, dtype=float)), dtype=torch.float32)
-        return self.net_(batch, x, self._chips(chips, batch)).numpy().astype(float) * 100.0
+        return self.net_(batch, x, self._chips(chips, batch), self._graph(cells)).numpy().astype(float) * 100.0
 
     @torch.inference_mode()
     def coefficients(self, cells, batch=None, chips=None) -> np.ndarray:
         """Per cell, what does not depend on time: ``[n_cells, 2, 1 + knots]`` (see :func:`~surrogate.models._drift.drift_curve`)."""
-        batch = collate(list(cells)) if batch is None else batch
-        z = self.net_.embed(batch, self._chips(chips, batch))
+        cells = list(cells)
+        batch = collate(cells) if batch is None else batch
+        z = self.net_.embed(batch, self._chips(chips, batch), self._graph(cells))
         return self.net_.head.coefficients(z).numpy().astype(float)
+
+    def _graph(self, cells):
+        return torch.from_numpy(np.array(graph_features(cells))) if self.graph_features else None
 
     def _chips(self, chips, batch):
         if not self.net_.n_chip:
@@ -224,8 +248,10 @@ class GNNRegressor(ParamsMixin):
     def from_state(cls, params: dict, knots, state: dict) -> "GNNRegressor":
         model = cls(**params)
         model.knots_ = np.asarray(knots, dtype=float)
-        n_chip = state["head.mlp.0.weight"].shape[1] - 2 * model.hidden
-        model.net_ = _Net(model.hidden, model.knots_, n_chip)
+        n_graph = len(GRAPH_FEATURES) if model.graph_features else 0
+        n_chip = state["head.mlp.0.weight"].shape[1] - 2 * model.hidden - n_graph
+        state = {"graph_mean": torch.zeros(n_graph), "graph_std": torch.ones(n_graph), **state}  # saved before v3
+        model.net_ = _Net(model.hidden, model.knots_, n_chip, n_graph)
         model.net_.load_state_dict(state)
         model.net_.eval()
         return model

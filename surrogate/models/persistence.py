@@ -159,7 +159,8 @@ def load(cls, path):
         raise ValueError(f"{path} was saved with another chip feature layout: {manifest['chip_features']}")
     if "chips" not in manifest:  # written before chip-aware models: one chip
         manifest["chips"] = [manifest["chip"]]
-    model = cls(**{**manifest["settings"], "members": tuple(manifest["settings"]["members"])})
+    settings = {"twins": "cell", **manifest["settings"]}  # saved before v3: twins fitted as cells
+    model = cls(**{**settings, "members": tuple(settings["members"])})
     for key, (_, from_json) in FIELDS.items():
         setattr(model, f"{key}_", from_json(manifest[key]))
     model.calibrator_ = Calibrator.from_manifest(manifest)

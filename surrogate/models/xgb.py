@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import TRAININGS
-from ..encoding import FeatureSpec, features
+from ..encoding import FeatureSpec, features, graph_features
 from ._params import ParamsMixin
 
 __all__ = ["XGBRegressor"]
@@ -23,13 +23,14 @@ class XGBRegressor(ParamsMixin):
     or not at all; a model fitted with them needs them at prediction time.
 
     Args:
-        features: ``"all"`` (:class:`~surrogate.encoding.FeatureSpec`'s full layout) or ``"onehot"``,
-            the one-hot edge block alone (the classic baseline).
+        features: ``"all"`` (:class:`~surrogate.encoding.FeatureSpec`'s full layout), ``"graph"`` (that
+            and :func:`~surrogate.encoding.graph_features`) or ``"onehot"``, the one-hot edge block alone
+            (the classic baseline).
     """
 
     def __init__(self, n_estimators: int = 150, max_depth: int = 4, learning_rate: float = 0.12,
                  subsample: float = 0.8, colsample_bytree: float = 0.5, min_child_weight: float = 2.0,
-                 reg_lambda: float = 1.0, features: str = "all", random_state: int = 0, n_jobs: int | None = None):
+                 reg_lambda: float = 1.0, features: str = "graph", random_state: int = 0, n_jobs: int | None = None):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -51,8 +52,10 @@ class XGBRegressor(ParamsMixin):
         X = features(list(cells), spec)
         if self.features == "onehot":
             X = X[:, : len(spec.pairs) * 5]
+        elif self.features == "graph":
+            X = np.column_stack([X, graph_features(list(cells))])
         elif self.features != "all":
-            raise ValueError(f"features must be 'all' or 'onehot', got {self.features!r}")
+            raise ValueError(f"features must be 'all', 'graph' or 'onehot', got {self.features!r}")
         if chips is not None:
             X = np.column_stack([X, np.asarray(chips, dtype=np.float32).reshape(len(X), -1)])
         trainings = list(trainings)
