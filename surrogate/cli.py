@@ -131,7 +131,7 @@ def _interval_table(cells, pred, order=None, start=1) -> None:
     for i, idx in enumerate(order, start):
         lo, hi = np.atleast_1d(pred.lower)[idx], np.atleast_1d(pred.upper)[idx]
         print(f"{i:>4}  {acc[idx]:>8.2f}  [{lo:6.2f}, {hi:6.2f}]  {np.atleast_1d(pred.std)[idx]:>5.2f}  "
-              f"{np.atleast_1d(pred.degradation)[idx]:>6.2f}  {cells[idx].to_str()}")
+              f"{np.atleast_1d(pred.degradation)[idx]:>6.2f}  {cells[idx]}")
 
 
 def _print_json(cells, pred, order, args) -> None:
@@ -143,7 +143,7 @@ def _print_json(cells, pred, order, args) -> None:
     def col(name, idx):
         return float(np.atleast_1d(getattr(pred, name))[idx])
 
-    records = [{"rank" if args.func is _rank else "index": i, "cell": cells[idx].to_str(),
+    records = [{"rank" if args.func is _rank else "index": i, "cell": str(cells[idx]),
                 "t_inference": args.t, "training": args.training, "level": pred.level, "model": args.model,
                 **{k: col(k, idx) for k in ("accuracy", "std", "lower", "upper", "degradation")}}
                for i, idx in enumerate(order, 1 if args.func is _rank else 0)]
@@ -151,7 +151,7 @@ def _print_json(cells, pred, order, args) -> None:
 
 
 def _arch(text: str):
-    """An NB-201 string as it is, or ``2,2,0,4,2,1`` as the AnalogNAS-Bench tuple it spells."""
+    """A cell string (NB-201 or ``dag:``) as it is, or ``2,2,0,4,2,1`` as the AnalogNAS-Bench tuple it spells."""
     parts = text.replace(" ", "").strip("()").split(",")
     if len(parts) > 1 and all(p.isdigit() for p in parts):
         return tuple(int(p) for p in parts)
@@ -372,8 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_simulate)
 
     p = sub.add_parser("predict", help="predict the analog accuracy of cells at a drift time")
-    p.add_argument("arch", nargs="+", help="NB-201 cell string(s), e.g. '|nor_conv_3x3~0|+|...|', or "
-                   "AnalogNAS-Bench tuples, e.g. 2,2,0,4,2,1")
+    p.add_argument("arch", nargs="+", help="NB-201 cell string(s), e.g. '|nor_conv_3x3~0|+|...|+|...|', "
+                   "'dag:' strings of any other DAG, e.g. 'dag:|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|', "
+                   "or AnalogNAS-Bench tuples, e.g. 2,2,0,4,2,1")
     p.add_argument("--t", type=float, required=True, metavar="SECONDS", help="time since programming")
     p.add_argument("--json", action="store_true", help="print a JSON array of records instead of a table")
     _model_options(p)

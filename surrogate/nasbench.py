@@ -181,7 +181,7 @@ class SurrogateBench:
             from .nb201 import macro_cost
 
             return int(macro_cost([cell])[0][0])
-        return cell.to_anb() if cell.is_nb201 else cell.to_str()  # "architecture"
+        return cell.to_anb() if cell.is_nb201 else str(cell)  # "architecture": a "dag:" string, read back as given
 
     def list_available_architectures(self) -> list[tuple[int, ...]]:
         """The 15,625 NB-201 cells as AnalogNAS-Bench tuples (the keys of upstream's table), sorted.

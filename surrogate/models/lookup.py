@@ -6,8 +6,10 @@ times asked, and nothing else. For one chip a `Lookup` keeps three tables:
 - **rows**: the members' time-free outputs, one row per normal form. The saved ``cache.npz`` gives
   the permanent rows (the NB-201 space for the shipped models); any other cell's are computed on
   first use and kept in a least-recently-used memo of ``memo_size`` normal forms (bounded memory).
-- **keys**: the row of every key a user passes, in one dict: a cell's NB-201 string (a ``Cell``
-  keeps it as ``_key``), a string, an AnalogNAS-Bench tuple. For a cache that indexes the NB-201
+- **keys**: the row of every key a user passes, in one dict: a cell's string (a ``Cell`` keeps it
+  as ``_key``: its NB-201 string, or ``"dag:"`` and that string for another DAG, so a stored string
+  of another DAG, which the strict NB-201 parser refuses, never finds a row), a string, an
+  AnalogNAS-Bench tuple. For a cache that indexes the NB-201
   space (``nb201`` in ``cache.npz``) the dict holds its 31,250 strings and tuples from the start;
   other keys are added as they come, and leave with their memo row.
 - **answers**: per (training, level, times) asked again, or for many cells at once, the five outputs
@@ -33,7 +35,7 @@ __all__ = ["Lookup", "OUTPUTS", "MEMO_SIZE"]
 OUTPUTS = ("accuracy", "std", "lower", "upper", "degradation")
 
 _KEY = attrgetter("_key")
-_DEGENERATE = Cell(2, [(0, 1, "none")])._key  # the normal form of every cell with no input-to-output path
+_DEGENERATE = Cell(2, [(0, 1, "none")]).to_str()  # the normal form of every cell with no input-to-output path
 #: Normal forms outside the cache that a `Lookup` keeps (about 0.4 kB each for the shipped models):
 #: more than the NB-201 space's 5,425, so a chip outside the cache keeps the whole space.
 MEMO_SIZE = 8192
@@ -115,9 +117,9 @@ class Lookup:
                 row = self.alias.get(cell._key)
                 if row is None:
                     form = cell.simplified()
-                    row = self.index.get(form._key)
+                    row = self.index.get(form._str)
                     if row is None:
-                        new.setdefault(form._key, (form, []))[1].append((i, (key, cell._key)))
+                        new.setdefault(form._str, (form, []))[1].append((i, (key, cell._key)))
                         continue
                     self._point(cell._key, row)
                 self._point(key, row)
@@ -133,8 +135,8 @@ class Lookup:
             for j, (slot, (form, refs)) in enumerate(zip(slots, new.values())):
                 for m, v in out.items():
                     self.entries[m][slot] = v[j]
-                self.keys[slot] = form._key
-                self.index[form._key] = slot
+                self.keys[slot] = form._str
+                self.index[form._str] = slot
                 self.degenerate[slot] = form.is_degenerate
                 self.novel[slot] = self._is_novel(form.num_nodes)
                 self.lru[slot] = None
