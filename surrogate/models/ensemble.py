@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cells import split_archs
-from ..core import TRAININGS, Chip, check_t_inference, check_training, get_chip
+from ..core import TRAININGS, Chip, check_level, check_t_inference, check_training, get_chip
 from ..metrics import score_table
 from . import crossfit, persistence
 from ._drift import drift_curve
@@ -301,8 +301,7 @@ class Surrogate(ParamsMixin):
         chip, new_chip = self._chip(chip)
         k = check_training(training)
         t, scalar_t = check_t_inference(t_inference)
-        if not 0 < level < 1:
-            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        level = check_level(level)
         lo, hi = self.times_[0], self.times_[-1]
         asked = t.tolist()
         if min(asked) < lo or max(asked) > hi:
