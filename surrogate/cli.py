@@ -134,6 +134,32 @@ def _interval_table(cells, pred, order=None, start=1) -> None:
               f"{np.atleast_1d(pred.degradation)[idx]:>6.2f}  {cells[idx]}")
 
 
+def _predicted(model, cells, args):
+    """``model.predict`` of ``cells`` at ``args``; the model's out-of-domain warning is said by
+    :func:`_outside_note`, for the cells shown only."""
+    import warnings
+
+    from .models import OutOfDomainWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfDomainWarning)
+        return model.predict(cells, args.t, training=args.training, level=args.level, chip=args.chip)
+
+
+def _outside_note(model, cells, pred, order, args) -> None:
+    """One line on stderr when cells shown lie outside the model's fitted domain (a whole-space ranking
+    that lists none of them says nothing)."""
+    import numpy as np
+
+    order = list(order)
+    outside = [i for i in order if not np.atleast_1d(pred.in_domain)[i]]
+    if outside:
+        first, domain = cells[outside[0]], model.domain_
+        print(f"surrogate: warning: {len(outside)} of the {len(order)} cells shown lie outside the fitted domain of "
+              f"model {args.model} ({domain.describe()}); {first}: {domain.reason(first.simplified())}",
+              file=sys.stderr)
+
+
 def _print_json(cells, pred, order, args) -> None:
     """One JSON object per line is awkward to diff; one array of records is what scripts ``json.load``."""
     import json
@@ -145,7 +171,8 @@ def _print_json(cells, pred, order, args) -> None:
 
     records = [{"rank" if args.func is _rank else "index": i, "cell": str(cells[idx]),
                 "t_inference": args.t, "training": args.training, "level": pred.level, "model": args.model,
-                **{k: col(k, idx) for k in ("accuracy", "std", "lower", "upper", "degradation")}}
+                **{k: col(k, idx) for k in ("accuracy", "std", "lower", "upper", "degradation")},
+                "in_domain": bool(np.atleast_1d(pred.in_domain)[idx])}
                for i, idx in enumerate(order, 1 if args.func is _rank else 0)]
     print(json.dumps(records, indent=1))
 
@@ -164,7 +191,8 @@ def _predict(args) -> int:
 
     model = api.load(args.model)
     cells = [as_cell(_arch(a)) for a in args.arch]
-    pred = model.predict(cells, args.t, training=args.training, level=args.level, chip=args.chip)
+    pred = _predicted(model, cells, args)
+    _outside_note(model, cells, pred, range(len(cells)), args)
     if args.json:
         _print_json(cells, pred, range(len(cells)), args)
         return 0
@@ -181,7 +209,7 @@ def _rank(args) -> int:
 
     model = api.load(args.model)
     cells = nb201.all_cells()
-    pred = model.predict(cells, args.t, training=args.training, level=args.level, chip=args.chip)
+    pred = _predicted(model, cells, args)
     order, seen = [], set()
     for i in np.argsort(-pred.accuracy, kind="stable"):  # one line per network, however often it is drawn
         key = cells[i].simplified()
@@ -190,6 +218,7 @@ def _rank(args) -> int:
             order.append(i)
             if len(order) == args.top:
                 break
+    _outside_note(model, cells, pred, order, args)
     if args.json:
         _print_json(cells, pred, order, args)
         return 0
