@@ -318,9 +318,10 @@ class Surrogate(ParamsMixin):
             warnings.warn(f"t_inference outside the fitted range [{lo:g}, {hi:g}] s: extrapolating, "
                           "with a wider interval", stacklevel=2)
         items, single = split_archs(archs)
-        values, outside = self._lookup(chip, new_chip).predict(items, t, k, level)  # [output, cell, time], [cell]
+        lookup = self._lookup(chip, new_chip)
+        values, outside = lookup.predict(items, t, k, level)  # [output, cell, time], [cell]
         if outside.any():
-            self._warn_outside(items, outside)
+            self._warn_outside(items, outside, lookup)
         if single and scalar_t:
             out = dict(zip(OUTPUTS, values[:, 0, 0].tolist()))
         elif single:
@@ -332,12 +333,10 @@ class Surrogate(ParamsMixin):
         return Prediction(**out, t_inference=float(t[0]) if scalar_t else t, training=training, level=level,
                           t_ref=float(self.t_ref_), in_domain=~outside[0] if single else ~outside)
 
-    def _warn_outside(self, items, outside) -> None:
+    def _warn_outside(self, items, outside, lookup) -> None:
         """One warning for the cells of a call outside the fitted domain: how many, the domain, the first one's reason."""
-        from ..cells import as_cell
-
         first = int(np.argmax(outside))
-        reason = self.domain_.reason(as_cell(items[first]).simplified())
+        reason = self.domain_.reason(lookup.form(items[first]))
         n, w = len(outside), _domain.WIDENING
         what = "the cell lies" if n == 1 else f"{int(outside.sum())} of {n} cells lie"
         which = ": " if n == 1 else f". The first (index {first}): "

@@ -243,6 +243,17 @@ class Lookup:
             return parts[0], outside[0]
         return np.concatenate(parts, axis=1), np.concatenate(outside)
 
+    def form(self, item) -> str:
+        """The normal form (its string) of ``item``: by its key where known, computed where not."""
+        key = item._key if type(item) is Cell else item
+        try:
+            row = self.alias.get(key)
+        except TypeError:  # unhashable (a list of op indices)
+            row = None
+        if row is not None and self.keys[row] is not None:
+            return self.keys[row]
+        return as_cell(item).simplified().to_str()
+
     def outputs(self, items: list) -> dict:
         """The members' outputs ``{kind: [len(items), ...]}`` (float32) for ``items``."""
         step = self.memo_size
