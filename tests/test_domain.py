@@ -198,3 +198,15 @@ def test_cli_says_once_which_shown_cells_lie_outside(capsys):
     # ranking the space lists the best cells, which lie inside: the one cell outside is not shown, nor warned of
     assert main(["rank", "--t", "86400", "--top", "5"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_the_nasbench_drop_in_warns_of_the_cell_asked_not_of_the_space_it_prefetches():
+    from surrogate.nasbench import SurrogateBench
+
+    bench = SurrogateBench(model=Surrogate.load(SHIPPED["anb-cifar10"]))  # prefetches the space per metric
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert 10 < bench.query_metric((2, 2, 0, 4, 2, 1), "analog_drift_86400").value < 100
+    with pytest.warns(OutOfDomainWarning, match="the cell lies outside .* 6 avg_pool_3x3 edges") as caught:
+        bench.query_metric(ALL_POOL.to_anb(), "analog_drift_3600")
+    assert len(caught) == 1

@@ -64,7 +64,7 @@ def test_a_stored_dag_string_never_bypasses_the_strict_parse():
 def test_training_errors_name_it_and_list_both(training):
     for call in (lambda: surrogate.predict(CELL, 60, training=training),
                  lambda: surrogate.rank([CELL, CELL], 60, training=training), lambda: check_training(training)):
-        with pytest.raises(ValueError, match=r"training must be one of \['standard', 'hwa'\] \('standard': .*'hwa'"):
+        with pytest.raises(ValueError, match=r"training must be one of \['standard', 'hwa'\] \(accepted: 'standard', .*'hwa'"):
             call()
 
 

@@ -19,8 +19,8 @@ def check_training(training: str) -> int:
     """The index of ``training`` in :data:`TRAININGS`; a ``ValueError`` naming both otherwise."""
     if not isinstance(training, str) or training not in TRAININGS:
         raise ValueError(
-            f"unknown training {training!r}: training must be one of {list(TRAININGS)} ('standard': trained "
-            "digitally, then programmed; 'hwa': hardware-aware fine-tuned)"
+            f"unknown training {training!r}: training must be one of {list(TRAININGS)} (accepted: 'standard', "
+            "trained digitally, then programmed; 'hwa', hardware-aware fine-tuned)"
         )
     return TRAININGS.index(training)
 

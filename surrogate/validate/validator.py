@@ -263,6 +263,7 @@ class Validator:
         seen = {c for r in earlier for c in r.get("cells", [])}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="t_inference outside the fitted range")
+            warnings.filterwarnings("ignore", message=".* outside the fitted domain of ")  # the pool, not asked cells
             score = np.asarray(model.predict(pool, times, training=self.rank_training).accuracy)
         score = score.reshape(len(pool), len(times)).mean(axis=1)
         measured_before = [i for i, c in enumerate(pool) if c.to_str() in seen] if seen else []
