@@ -28,6 +28,8 @@ def check_training(training: str) -> int:
 def check_level(level, name: str = "level") -> float:
     """The coverage of a central interval as a float in (0, 1); a ``ValueError`` naming ``name`` otherwise
     (a boolean is no level)."""
+    if type(level) is float and 0 < level < 1:  # the common case, first
+        return level
     if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, float, np.integer, np.floating)) \
             or not 0 < level < 1:
         raise ValueError(f"{name} must be in (0, 1): a number, the coverage of the [lower, upper] interval "

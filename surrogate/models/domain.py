@@ -110,7 +110,14 @@ class Domain:
         return None
 
     def describe(self) -> str:
-        """One line for warnings and model cards."""
+        """One line for warnings and model cards (made once: a warning per call must not cost more)."""
+        text = self.__dict__.get("_described")
+        if text is None:
+            text = self._describe()
+            object.__setattr__(self, "_described", text)  # not a field: equality and the manifest ignore it
+        return text
+
+    def _describe(self) -> str:
         kind = "NB-201 cells" if self.cell_nodes == (4,) else "cells"
         ops = ", ".join(f"{op} {_range(self.ops[op])}" for op in OPS if op != "none")
         return (f"fitted on {self.n_cells:,} {_span(self.cell_nodes)}-node {kind}; normal forms of "

@@ -320,7 +320,7 @@ class Surrogate(ParamsMixin):
         items, single = split_archs(archs)
         lookup = self._lookup(chip, new_chip)
         values, outside = lookup.predict(items, t, k, level)  # [output, cell, time], [cell]
-        if outside.any():
+        if outside[0] if single else outside.any():
             self._warn_outside(items, outside, lookup)
         if single and scalar_t:
             out = dict(zip(OUTPUTS, values[:, 0, 0].tolist()))
@@ -331,7 +331,8 @@ class Surrogate(ParamsMixin):
         else:
             out = dict(zip(OUTPUTS, values))
         return Prediction(**out, t_inference=float(t[0]) if scalar_t else t, training=training, level=level,
-                          t_ref=float(self.t_ref_), in_domain=~outside[0] if single else ~outside)
+                          t_ref=float(self.t_ref_),
+                          in_domain=(np.False_ if outside[0] else np.True_) if single else ~outside)
 
     def _warn_outside(self, items, outside, lookup) -> None:
         """One warning for the cells of a call outside the fitted domain: how many, the domain, the first one's reason."""
