@@ -184,6 +184,11 @@ def test_domain_reasons_read_the_normal_form():
     assert narrow.reason(Cell.from_dag_str("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|")) == \
         "its normal form has 3 nodes (fitted: 4)"
     assert Domain.from_dict(json.loads(json.dumps(d.to_dict()))) == d
+    # the batch check (what a model's table holds per row) says what reason() says, form by form
+    forms = sorted({c.simplified().to_str() for c in ALL} | {CHAIN10.simplified().to_str(), wide.to_str()})
+    for dom in (d, narrow, Surrogate.load(SHIPPED["proxy-digits"]).domain_):
+        assert dom.outside(forms).tolist() == [dom.reason(f) is not None for f in forms]
+    assert d.outside(forms).sum() > 0 and narrow.outside(forms).sum() > d.outside(forms).sum()
 
 
 def test_cli_says_once_which_shown_cells_lie_outside(capsys):

@@ -90,8 +90,17 @@ class Domain:
 
     # ------------------------------------------------------------------ checks
     def outside(self, forms: list[str]) -> np.ndarray:
-        """Whether each normal form (its :meth:`~surrogate.cells.Cell.to_str` string) lies outside."""
-        return np.array([self.reason(f) is not None for f in forms], dtype=bool)
+        """Whether each normal form (its :meth:`~surrogate.cells.Cell.to_str` string) lies outside: what
+        :meth:`reason` says, for many at once (a model's cache of 5,425 rows in a few milliseconds)."""
+        if not len(forms):
+            return np.zeros(0, dtype=bool)
+        text = np.asarray(forms, dtype=str)
+        edges = np.char.count(text, "~")
+        out = ~np.isin(np.char.count(text, "+") + 2, self.nodes) | (edges < self.edges[0]) | (edges > self.edges[1])
+        for op, (lo, hi) in self.ops.items():
+            n = np.char.count(text, f"|{op}~")
+            out |= (n < lo) | (n > hi)
+        return out & (text != _DEGENERATE)
 
     def reason(self, form: str | Cell) -> str | None:
         """Why a normal form (a ``Cell`` or its string) lies outside, or ``None`` when it lies inside."""
