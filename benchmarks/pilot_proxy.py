@@ -73,7 +73,7 @@ def profile(name: str):
 def pilot_cells() -> list[Cell]:
     """The 100 cells: live twin-seed cells of proxy-digits, then seeded all-chip cells, twins first."""
     here = ROOT / "benchmark_data" / "proxy-cells"
-    read = lambda name: [Cell.from_str(line.strip()) for line in open(here / f"{name}.txt") if line.strip()]  # noqa: E731
+    read = lambda name: [Cell.from_dag_str(line.strip()) for line in open(here / f"{name}.txt") if line.strip()]  # noqa: E731
     twins = [c for c in read("seed1") if not c.is_degenerate]
     rest = [c for c in read("all-chips") if not c.is_degenerate and c not in set(twins)]
     rng = np.random.default_rng(0)

@@ -66,7 +66,7 @@ def score_front(study: optuna.Study, gt=None) -> list[dict]:
     acc_all = np.array([measured[c] for c in tg.cells])
     rows = {}
     for trial in study.best_trials:
-        cell = Cell.from_str(trial.user_attrs["cell"])
+        cell = Cell.from_dag_str(trial.user_attrs["cell"])  # what the objective stored: cell.to_str()
         params = int(trial.values[1])
         best_within = float(acc_all[params_all <= params].max())
         rows[cell] = {"cell": cell.to_str(), "params": params, "predicted_1y": trial.values[0],

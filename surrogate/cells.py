@@ -17,10 +17,27 @@ from ._normal_form import canonical, contract
 from .core.anb import ANB_EDGES, ANB_OPS
 from .core.vocabulary import OPS
 
-__all__ = ["OPS", "ANB_OPS", "ANB_EDGES", "Cell", "as_cell", "as_cells", "split_archs", "Arch"]
+__all__ = ["OPS", "ANB_OPS", "ANB_EDGES", "DAG_PREFIX", "NB201_SHAPE", "ArchTypeError", "Cell", "as_cell",
+           "as_cells", "split_archs", "Arch"]
 
 _ZERO = "#"  # NAS-Bench-201's symbol for a zero term in `to_unique_str(consider_zero=True)`
 _NODE_RE = re.compile(r"^\|(?:[^|~]+~\d+\|)+$")
+#: What starts the string of a DAG cell that is not NB-201-shaped: ``dag:`` and then the groups of
+#: :meth:`Cell.to_str`, any number of them (``"dag:|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|"``).
+DAG_PREFIX = "dag:"
+#: The shape of an NB-201 string: three groups, group ``k`` lists the inputs ``0..k-1`` of node ``k``.
+NB201_SHAPE = "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"
+_ACCEPTED = (f"a Cell, an NB-201 string ('{NB201_SHAPE}'), a '{DAG_PREFIX}' string "
+             f"('{DAG_PREFIX}|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|', any DAG) or an AnalogNAS-Bench "
+             "tuple of 6 op indices (0-4)")
+_OTHER_DAG = (f"for another DAG write '{DAG_PREFIX}' before the groups (e.g. "
+              f"'{DAG_PREFIX}|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|', any number of groups) or use "
+              "Cell.from_edges(num_nodes, [(src, dst, op), ...])")
+
+
+class ArchTypeError(ValueError, TypeError):
+    """An architecture argument of a type no form accepts. A ``ValueError``, as every bad input, and a
+    ``TypeError``, as it was before strict input."""
 
 
 class Cell:
@@ -30,12 +47,14 @@ class Cell:
     kept sorted by ``(dst, src)``: the order of the NB-201 string. Two cells are equal when
     they have the same nodes and edges; use :meth:`canonical` for equality up to isomorphism.
 
-    A cell keeps its NB-201 string (``_key``, what :meth:`to_str` returns): one string per cell
-    and one cell per string, so code that looks cells up by the millions keys its tables on it
-    (a ``str`` hashes and compares in C).
+    A cell keeps its string (``_str``, what :meth:`to_str` returns, the key of stores and tables)
+    and the string that :func:`as_cell` reads back into it (``_key``, what ``str(cell)`` returns:
+    the same string for an NB-201-shaped cell, ``"dag:"`` and that string for any other), one of
+    each per cell and one cell per string, so code that looks cells up by the millions keys its
+    tables on them (a ``str`` hashes and compares in C).
     """
 
-    __slots__ = ("_num_nodes", "_edges", "_hash", "_key")
+    __slots__ = ("_num_nodes", "_edges", "_hash", "_str", "_key")
 
     def __init__(self, num_nodes: int, edges: Iterable[Sequence]):
         if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 2:
@@ -44,7 +63,8 @@ class Cell:
         _check_graph(num_nodes, edges)
         self._num_nodes = int(num_nodes)
         self._edges = tuple(sorted(edges, key=lambda e: (e[1], e[0])))
-        self._key = _to_str(self._num_nodes, self._edges)
+        self._str = _to_str(self._num_nodes, self._edges)
+        self._key = _user_key(self._num_nodes, self._edges, self._str)
         self._hash = hash((self._num_nodes, self._edges))
 
     # ------------------------------------------------------------------ constructors
@@ -55,25 +75,51 @@ class Cell:
 
     @classmethod
     def from_str(cls, text: str) -> Cell:
-        """Parse an NB-201 string such as ``|nor_conv_3x3~0|+|none~0|skip_connect~1|+...``.
+        """Parse an NB-201 string such as ``|nor_conv_3x3~0|+|none~0|skip_connect~1|+|...|...|...|``.
 
-        The ``k``-th ``+``-separated group lists the inputs of node ``k`` as ``op~src``.
+        Strict: exactly three ``+``-separated groups, group ``k`` listing each of the inputs
+        ``0..k-1`` of node ``k`` once, as ``op~src`` (any op of :data:`OPS`, ``none`` included), in
+        any order: the shape ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``. Anything else is a
+        ``ValueError`` that says what was found, so an NB-201 string cut short is never read as a
+        smaller DAG. Another DAG is ``"dag:"`` and its groups (read here, and by
+        :meth:`from_dag_str`), or :meth:`from_edges`.
         """
         if not isinstance(text, str):
-            raise TypeError(f"an NB-201 string is a str, got {type(text).__name__}")
-        groups = text.strip().split("+")
-        edges = []
-        for dst, group in enumerate(groups, start=1):
-            if not _NODE_RE.match(group):
-                raise ValueError(
-                    f"malformed NB-201 string {text!r}: group {dst} is {group!r}; expected "
-                    "groups like '|op~0|op~1|' joined by '+', e.g. "
-                    "'|nor_conv_3x3~0|+|none~0|skip_connect~1|'"
-                )
-            for term in group.strip("|").split("|"):
-                op, _, src = term.partition("~")
-                edges.append((int(src), dst, op))
-        return cls(len(groups) + 1, edges)
+            raise ArchTypeError(f"an NB-201 string is a str, got {type(text).__name__} {text!r}")
+        if text.strip().startswith(DAG_PREFIX):
+            return cls.from_dag_str(text)
+        groups = _groups(text, "NB-201 string")
+        problem = None
+        if len(groups) != 3:
+            problem = (f"it has {len(groups)} '+'-separated group{'s' * (len(groups) != 1)}, an NB-201 string "
+                       "has 3")
+        else:
+            for dst, terms in enumerate(groups, start=1):
+                sources = sorted(src for _, src in terms)
+                if sources != list(range(dst)):
+                    problem = (f"group {dst} lists {len(terms)} term{'s' * (len(terms) != 1)} with inputs "
+                               f"{', '.join(map(str, sources))}; node {dst} of an NB-201 cell takes each of the "
+                               f"inputs {', '.join(map(str, range(dst)))} once ({dst} term{'s' * (dst != 1)})")
+                    break
+        if problem:
+            raise ValueError(f"{text!r} is not an NB-201 string: {problem}. An NB-201 string is shaped "
+                             f"'{NB201_SHAPE}' (op one of {', '.join(OPS)}); {_OTHER_DAG}")
+        return cls(4, [(src, dst, op) for dst, terms in enumerate(groups, start=1) for op, src in terms])
+
+    @classmethod
+    def from_dag_str(cls, text: str) -> Cell:
+        """Any DAG cell from its groups: ``"dag:|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|"``.
+
+        The ``k``-th ``+``-separated group lists the inputs of node ``k`` as ``op~src``; any number
+        of groups, each listing any inputs of lower nodes. The ``"dag:"`` prefix may be left out:
+        this is also the reader of the strings :meth:`to_str` writes (stores, tables, files).
+        """
+        if not isinstance(text, str):
+            raise ArchTypeError(f"a DAG cell string is a str, got {type(text).__name__} {text!r}")
+        body = text.strip()
+        body = body[len(DAG_PREFIX):] if body.startswith(DAG_PREFIX) else body
+        groups = _groups(body, "DAG cell string")
+        return cls(len(groups) + 1, [(src, dst, op) for dst, terms in enumerate(groups, start=1) for op, src in terms])
 
     @classmethod
     def from_anb(cls, ops: Sequence[int]) -> Cell:
@@ -97,13 +143,15 @@ class Cell:
         return cls(4, edges)
 
     @classmethod
-    def _trusted(cls, num_nodes: int, edges: tuple, key: str | None = None) -> Cell:
+    def _trusted(cls, num_nodes: int, edges: tuple, text: str | None = None) -> Cell:
         """A cell built by this package from checked parts: ``edges`` valid and sorted by ``(dst, src)``,
-        ``key`` their NB-201 string if known."""
+        ``text`` their :meth:`to_str` string if known."""
         cell = object.__new__(cls)
+        text = _to_str(num_nodes, edges) if text is None else text
         object.__setattr__(cell, "_num_nodes", num_nodes)
         object.__setattr__(cell, "_edges", edges)
-        object.__setattr__(cell, "_key", _to_str(num_nodes, edges) if key is None else key)
+        object.__setattr__(cell, "_str", text)
+        object.__setattr__(cell, "_key", _user_key(num_nodes, edges, text))
         object.__setattr__(cell, "_hash", hash((num_nodes, edges)))
         return cell
 
@@ -127,7 +175,22 @@ class Cell:
         return self._num_nodes == 4 and len(self._edges) == 6
 
     def to_str(self) -> str:
-        """The NB-201 string; defined for every cell (missing edges are simply not listed)."""
+        """The NB-201 string; defined for every cell (missing edges are simply not listed).
+
+        The key of stores, look-up tables and shipped files. For a cell that is not NB-201-shaped it
+        does not parse as an NB-201 string: read it back with :meth:`from_dag_str`, or give
+        :meth:`dag_str` (or ``str(cell)``) where an NB-201 string or a ``"dag:"`` string is expected.
+        """
+        return self._str
+
+    def dag_str(self) -> str:
+        """``"dag:"`` and :meth:`to_str`: the explicit string of any cell, which :func:`as_cell`,
+        ``predict``, ``rank`` and the command line read back into this cell."""
+        return DAG_PREFIX + self._str
+
+    def __str__(self) -> str:
+        """What to type to get this cell back: the NB-201 string of an NB-201-shaped cell, else
+        :meth:`dag_str`."""
         return self._key
 
     def to_anb(self) -> tuple[int, ...]:
@@ -226,10 +289,10 @@ class Cell:
         return self._hash
 
     def __repr__(self) -> str:
-        return f"Cell({self.to_str()!r})"
+        return f"Cell({self._key!r})"
 
     def __reduce__(self):  # pickling (multiprocessing, Dask) goes through the string form
-        return (Cell.from_str, (self.to_str(),))
+        return (Cell.from_dag_str, (self._str,))
 
     def __setattr__(self, name, value):
         if hasattr(self, "_hash"):
@@ -243,7 +306,8 @@ Arch = Union[Cell, str, Sequence[int]]
 def as_cell(arch: Arch) -> Cell:
     """Convert any accepted architecture form into a :class:`Cell`.
 
-    Accepted: a ``Cell``, an NB-201 string, or an AnalogNAS-Bench tuple of 6 op indices.
+    Accepted: a ``Cell``, an NB-201 string (read strictly: :meth:`Cell.from_str`), a ``"dag:"``
+    string of any DAG (:meth:`Cell.from_dag_str`), or an AnalogNAS-Bench tuple of 6 op indices.
     """
     if isinstance(arch, Cell):
         return arch
@@ -251,10 +315,12 @@ def as_cell(arch: Arch) -> Cell:
         return Cell.from_str(arch)
     if isinstance(arch, Sequence) or hasattr(arch, "__array__"):
         return Cell.from_anb(tuple(arch))
-    raise TypeError(
-        f"cannot read an architecture from {type(arch).__name__}; accepted: a Cell, an NB-201 "
-        "string or an AnalogNAS-Bench tuple of 6 op indices"
-    )
+    raise arch_error(arch)
+
+
+def arch_error(arch, what: str = "arch") -> ArchTypeError:
+    """The error for an architecture argument of a type no form accepts: what is accepted, what was given."""
+    return ArchTypeError(f"{what} must be {_ACCEPTED}, or a list of those; got {type(arch).__name__} {arch!r}")
 
 
 def as_cells(archs: Arch | Iterable[Arch]) -> tuple[list[Cell], bool]:
@@ -287,12 +353,43 @@ def split_archs(archs: Arch | Iterable[Arch]) -> tuple[list, bool]:
             if archs.ndim == 1:
                 return [tuple(archs.tolist())], True
             archs = list(map(tuple, archs.tolist())) if archs.ndim == 2 else archs.tolist()
-    archs = archs if type(archs) is list else list(archs)
+    if type(archs) is not list:
+        try:
+            archs = list(archs)
+        except TypeError:
+            raise arch_error(archs) from None
     if archs and all(isinstance(a, Integral) and not isinstance(a, bool) for a in archs):
         return [tuple(archs)], True
     if not archs:
         raise ValueError("no architectures given")
     return archs, False
+
+
+def _groups(text: str, what: str) -> list[list[tuple[str, int]]]:
+    """The ``(op, src)`` terms of each ``+``-separated group of ``text``; a ``ValueError`` where one is
+    malformed or names an unknown op (sources are checked by the ``Cell`` built from them)."""
+    groups = text.strip().split("+")
+    out = []
+    for dst, group in enumerate(groups, start=1):
+        if not _NODE_RE.match(group):
+            raise ValueError(
+                f"malformed {what} {text!r}: group {dst} is {group!r}; expected groups like '|op~0|op~1|' "
+                f"joined by '+', e.g. an NB-201 string '{NB201_SHAPE}'; {_OTHER_DAG}"
+            )
+        terms = []
+        for term in group.strip("|").split("|"):
+            op, _, src = term.partition("~")
+            if op not in OPS:
+                raise ValueError(f"{what} {text!r}: unknown op {op!r} in group {dst}; accepted ops: {', '.join(OPS)}")
+            terms.append((op, int(src)))
+        out.append(terms)
+    return out
+
+
+def _user_key(num_nodes: int, edges: tuple, text: str) -> str:
+    """What :func:`as_cell` reads back into the cell of ``text``: ``text`` for an NB-201-shaped cell
+    (4 nodes, all 6 edges), else ``"dag:" + text``."""
+    return text if num_nodes == 4 and len(edges) == 6 else DAG_PREFIX + text
 
 
 def _to_str(num_nodes: int, edges: tuple) -> str:

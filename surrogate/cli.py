@@ -131,7 +131,33 @@ def _interval_table(cells, pred, order=None, start=1) -> None:
     for i, idx in enumerate(order, start):
         lo, hi = np.atleast_1d(pred.lower)[idx], np.atleast_1d(pred.upper)[idx]
         print(f"{i:>4}  {acc[idx]:>8.2f}  [{lo:6.2f}, {hi:6.2f}]  {np.atleast_1d(pred.std)[idx]:>5.2f}  "
-              f"{np.atleast_1d(pred.degradation)[idx]:>6.2f}  {cells[idx].to_str()}")
+              f"{np.atleast_1d(pred.degradation)[idx]:>6.2f}  {cells[idx]}")
+
+
+def _predicted(model, cells, args):
+    """``model.predict`` of ``cells`` at ``args``; the model's out-of-domain warning is said by
+    :func:`_outside_note`, for the cells shown only."""
+    import warnings
+
+    from .models import OutOfDomainWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfDomainWarning)
+        return model.predict(cells, args.t, training=args.training, level=args.level, chip=args.chip)
+
+
+def _outside_note(model, cells, pred, order, args) -> None:
+    """One line on stderr when cells shown lie outside the model's fitted domain (a whole-space ranking
+    that lists none of them says nothing)."""
+    import numpy as np
+
+    order = list(order)
+    outside = [i for i in order if not np.atleast_1d(pred.in_domain)[i]]
+    if outside:
+        first, domain = cells[outside[0]], model.domain_
+        print(f"surrogate: warning: {len(outside)} of the {len(order)} cells shown lie outside the fitted domain of "
+              f"model {args.model} ({domain.describe()}); {first}: {domain.reason(first.simplified())}",
+              file=sys.stderr)
 
 
 def _print_json(cells, pred, order, args) -> None:
@@ -143,15 +169,16 @@ def _print_json(cells, pred, order, args) -> None:
     def col(name, idx):
         return float(np.atleast_1d(getattr(pred, name))[idx])
 
-    records = [{"rank" if args.func is _rank else "index": i, "cell": cells[idx].to_str(),
+    records = [{"rank" if args.func is _rank else "index": i, "cell": str(cells[idx]),
                 "t_inference": args.t, "training": args.training, "level": pred.level, "model": args.model,
-                **{k: col(k, idx) for k in ("accuracy", "std", "lower", "upper", "degradation")}}
+                **{k: col(k, idx) for k in ("accuracy", "std", "lower", "upper", "degradation")},
+                "in_domain": bool(np.atleast_1d(pred.in_domain)[idx])}
                for i, idx in enumerate(order, 1 if args.func is _rank else 0)]
     print(json.dumps(records, indent=1))
 
 
 def _arch(text: str):
-    """An NB-201 string as it is, or ``2,2,0,4,2,1`` as the AnalogNAS-Bench tuple it spells."""
+    """A cell string (NB-201 or ``dag:``) as it is, or ``2,2,0,4,2,1`` as the AnalogNAS-Bench tuple it spells."""
     parts = text.replace(" ", "").strip("()").split(",")
     if len(parts) > 1 and all(p.isdigit() for p in parts):
         return tuple(int(p) for p in parts)
@@ -164,7 +191,8 @@ def _predict(args) -> int:
 
     model = api.load(args.model)
     cells = [as_cell(_arch(a)) for a in args.arch]
-    pred = model.predict(cells, args.t, training=args.training, level=args.level, chip=args.chip)
+    pred = _predicted(model, cells, args)
+    _outside_note(model, cells, pred, range(len(cells)), args)
     if args.json:
         _print_json(cells, pred, range(len(cells)), args)
         return 0
@@ -181,7 +209,7 @@ def _rank(args) -> int:
 
     model = api.load(args.model)
     cells = nb201.all_cells()
-    pred = model.predict(cells, args.t, training=args.training, level=args.level, chip=args.chip)
+    pred = _predicted(model, cells, args)
     order, seen = [], set()
     for i in np.argsort(-pred.accuracy, kind="stable"):  # one line per network, however often it is drawn
         key = cells[i].simplified()
@@ -190,6 +218,7 @@ def _rank(args) -> int:
             order.append(i)
             if len(order) == args.top:
                 break
+    _outside_note(model, cells, pred, order, args)
     if args.json:
         _print_json(cells, pred, order, args)
         return 0
@@ -372,8 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_simulate)
 
     p = sub.add_parser("predict", help="predict the analog accuracy of cells at a drift time")
-    p.add_argument("arch", nargs="+", help="NB-201 cell string(s), e.g. '|nor_conv_3x3~0|+|...|', or "
-                   "AnalogNAS-Bench tuples, e.g. 2,2,0,4,2,1")
+    p.add_argument("arch", nargs="+", help="NB-201 cell string(s), e.g. '|nor_conv_3x3~0|+|...|+|...|', "
+                   "'dag:' strings of any other DAG, e.g. 'dag:|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|', "
+                   "or AnalogNAS-Bench tuples, e.g. 2,2,0,4,2,1")
     p.add_argument("--t", type=float, required=True, metavar="SECONDS", help="time since programming")
     p.add_argument("--json", action="store_true", help="print a JSON array of records instead of a table")
     _model_options(p)

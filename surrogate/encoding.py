@@ -12,7 +12,10 @@ XGBoost treats as missing).
 from __future__ import annotations
 
 import itertools
+import sys
+import warnings
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -25,6 +28,24 @@ __all__ = ["FeatureSpec", "features", "graph_features", "GRAPH_FEATURES", "to_gr
 
 _TOKENS = tuple(op for op in OPS if op != "none")  # ops that pass a signal on
 _NODE_ROLES = 3  # input, intermediate, output
+
+
+@contextmanager
+def torch_geometric_import():
+    """Around the first import of ``torch_geometric`` in a process: without its two warnings.
+
+    torch-geometric 2.8 decorates two functions of ``torch_geometric.nn.pool`` with ``torch.jit.script``
+    when it is imported (any of its modules imports that one), and torch 2.13 deprecates
+    ``torch.jit.script``: two ``DeprecationWarning`` about torch-geometric's code, not ours or the user's,
+    on the first prediction of a cell outside a model's cache. Exactly those are ignored, only while
+    torch-geometric is imported (once the module is loaded this does nothing).
+    """
+    if "torch_geometric" in sys.modules:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning)
+        yield
 
 
 def live_edges(cell: Cell) -> tuple[bool, ...]:
@@ -203,7 +224,9 @@ def to_graph(cell):
         live: ``[num_edges]`` whether the edge carries signal from input to output.
     """
     import torch
-    from torch_geometric.data import Data
+
+    with torch_geometric_import():
+        from torch_geometric.data import Data
 
     a = _arrays(as_cell(cell).simplified())
     return Data(
@@ -229,7 +252,9 @@ def collate(cells: Sequence):
     about fifty times faster, which matters when a search loop scores the whole space.
     """
     import torch
-    from torch_geometric.data import Batch
+
+    with torch_geometric_import():
+        from torch_geometric.data import Batch
 
     arrays = [_arrays(as_cell(c).simplified()) for c in listed(cells)]
     n_nodes = np.array([len(a["role"]) for a in arrays], dtype=np.int64)

@@ -71,7 +71,11 @@ def test_general_dag():
     cell = Cell.from_edges(5, [(0, 1, "nor_conv_3x3"), (1, 2, "skip_connect"), (0, 3, "avg_pool_3x3"),
                                (2, 4, "nor_conv_1x1"), (3, 4, "nor_conv_3x3")])
     assert cell.num_nodes == 5 and not cell.is_nb201
-    assert Cell.from_str(cell.to_str()) == cell
+    assert Cell.from_dag_str(cell.to_str()) == cell  # what stores and files hold
+    assert as_cell(cell.dag_str()) == as_cell(str(cell)) == Cell.from_str(cell.dag_str()) == cell
+    assert str(cell) == cell.dag_str() == "dag:" + cell.to_str() and repr(cell) == f"Cell({cell.dag_str()!r})"
+    with pytest.raises(ValueError, match="not an NB-201 string: it has 4 '\\+'-separated groups"):
+        as_cell(cell.to_str())  # a stored string of another DAG is no NB-201 string
     with pytest.raises(ValueError, match="NB-201-shaped"):
         cell.to_anb()
     # node order of the edge list does not matter
@@ -119,9 +123,67 @@ def test_cycle_message():
         ("|none~0|+|none~0|none~3|", "out of range"),
     ],
 )
-def test_from_str_errors(text, match):
+def test_from_dag_str_errors(text, match):
     with pytest.raises(ValueError, match=match):
-        Cell.from_str(text)
+        Cell.from_dag_str(text)
+    with pytest.raises(ValueError, match=match):
+        Cell.from_str("dag:" + text)
+
+
+TRUNCATED = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"  # EXAMPLE cut short
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        (TRUNCATED, "it has 2 '\\+'-separated groups, an NB-201 string has 3"),
+        (EXAMPLE + "+|none~0|none~1|none~2|none~3|", "it has 4 '\\+'-separated groups"),
+        ("|none~0|", "it has 1 '\\+'-separated group, "),
+        ("|none~0|+|none~0|+|none~0|none~1|none~2|", "group 2 lists 1 term with inputs 0; node 2 .* inputs 0, 1 once"),
+        ("|none~0|+|none~0|none~0|+|none~0|none~1|none~2|", "group 2 lists 2 terms with inputs 0, 0;"),
+        ("|none~0|+|none~0|none~1|+|none~0|none~2|", "group 3 lists 2 terms with inputs 0, 2; node 3"),
+        ("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|none~3|", "group 3 lists 4 terms"),
+        ("|bogus~0|", "unknown op 'bogus' in group 1"),
+        ("", "malformed NB-201 string"),
+    ],
+)
+def test_from_str_is_strict_nb201(text, match):
+    for parse in (Cell.from_str, as_cell):
+        with pytest.raises(ValueError, match=match) as err:
+            parse(text)
+        message = str(err.value)
+        if "malformed" not in message and "unknown op" not in message:
+            # the expected shape, the vocabulary and both ways to give another DAG
+            assert "'|op~0|+|op~0|op~1|+|op~0|op~1|op~2|'" in message and "nor_conv_3x3" in message
+            assert "'dag:'" in message and "Cell.from_edges" in message
+
+
+def test_truncated_nb201_string_is_refused_and_dag_prefix_reads_it():
+    with pytest.raises(ValueError, match="not an NB-201 string"):
+        Cell.from_str(TRUNCATED)
+    short = Cell.from_dag_str(TRUNCATED)
+    assert short.num_nodes == 3 and as_cell("dag:" + TRUNCATED) == short == Cell.from_str("dag:" + TRUNCATED)
+    assert Cell.from_dag_str("dag:" + EXAMPLE) == Cell.from_str(EXAMPLE)  # an NB-201 cell too
+    # the inputs of a group may come in any order; the cell (and its string) is the same
+    assert Cell.from_str("|none~0|+|none~1|none~0|+|none~2|none~0|none~1|") == Cell.from_anb((1,) * 6)
+
+
+def test_every_nb201_string_form_and_only_those_parse_strictly():
+    """Strictly parseable exactly when NB-201-shaped: the strings of random DAGs parse only leniently."""
+    rng = random.Random(5)
+    for _ in range(300):
+        n = rng.randint(2, 6)
+        edges = [(rng.randrange(d), d, rng.choice(OPS)) for d in range(1, n)]
+        edges += [(s, d, rng.choice(OPS)) for d in range(2, n) for s in range(d) if rng.random() < 0.5
+                  and (s, d) not in {(a, b) for a, b, _ in edges}]
+        edges += [(s, n - 1, "none") for s in range(1, n - 1) if not any(a == s for a, _, _ in edges)]
+        cell = Cell.from_edges(n, edges)
+        assert Cell.from_dag_str(cell.to_str()) == cell == as_cell(str(cell)) == as_cell(cell.dag_str())
+        if cell.is_nb201:
+            assert Cell.from_str(cell.to_str()) == cell and str(cell) == cell.to_str()
+        else:
+            with pytest.raises(ValueError, match="not an NB-201 string"):
+                Cell.from_str(cell.to_str())
 
 
 @pytest.mark.parametrize(
@@ -135,9 +197,13 @@ def test_from_anb_errors(ops, match):
 
 
 def test_as_cell_rejects_other_types():
-    with pytest.raises(TypeError, match="accepted"):
-        as_cell(3.0)
-    with pytest.raises(TypeError):
+    for bad in (3.0, None, True):
+        for error in (TypeError, ValueError):  # a ValueError, as all bad input; a TypeError, as before
+            with pytest.raises(error, match=r"arch must be a Cell, an NB-201 string .*, a 'dag:' string .* or an "
+                                            r"AnalogNAS-Bench tuple of 6 op indices .*, or a list of those; got "
+                                            + type(bad).__name__):
+                as_cell(bad)
+    with pytest.raises(ValueError, match="an NB-201 string is a str, got int"):
         Cell.from_str(123)
 
 
@@ -162,7 +228,8 @@ def dags(draw):
 def test_random_dags(dag, rnd):
     n, edges = dag
     cell = Cell.from_edges(n, edges)
-    assert Cell.from_str(cell.to_str()) == cell
+    assert Cell.from_dag_str(cell.to_str()) == cell == as_cell(cell.dag_str()) == as_cell(str(cell))
+    assert pickle.loads(pickle.dumps(cell)) == cell
     shuffled = list(edges)
     rnd.shuffle(shuffled)
     assert Cell.from_edges(n, shuffled) == cell
@@ -197,10 +264,10 @@ def test_simplified_examples():
                                                      (0, 2, "nor_conv_1x1")])
     # none edges and the nodes they leave dead go; a single-input skip node merges into its source
     cell = Cell.from_str("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|")
-    assert cell.simplified() == Cell.from_str("|nor_conv_3x3~0|+|avg_pool_3x3~1|")
+    assert cell.simplified() == Cell.from_dag_str("|nor_conv_3x3~0|+|avg_pool_3x3~1|")
     # two parallel paths with the same op are two sets of weights: nothing merges
     twice = Cell.from_edges(3, [(0, 1, SKIP), (0, 2, "nor_conv_3x3"), (1, 2, "nor_conv_3x3")])
-    other = Cell.from_str("|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|")  # the same network
+    other = Cell.from_dag_str("|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|")  # the same network
     assert twice.simplified() == other.simplified() == other
     # x0 + x0 + x0 + x0 (NB-201's all-skip cell) needs two extra nodes, not three
     assert Cell.from_anb((0,) * 6).simplified().num_nodes == 4
@@ -209,7 +276,7 @@ def test_simplified_examples():
                            + [(i, 13, "nor_conv_1x1") for i in range(1, 13)])
     assert wide.simplified() == wide
     # every degenerate cell simplifies to one fixed cell
-    for dead in (Cell.from_anb((1,) * 6), Cell.from_str("|nor_conv_3x3~0|+|none~0|none~1|")):
+    for dead in (Cell.from_anb((1,) * 6), Cell.from_dag_str("|nor_conv_3x3~0|+|none~0|none~1|")):
         assert dead.simplified() == Cell.from_edges(2, [(0, 1, "none")]) and dead.simplified().is_degenerate
 
 

@@ -7,7 +7,7 @@ from surrogate.data import GroundTruth, profile_hash
 
 A = Cell.from_anb((2, 2, 0, 4, 2, 1))
 B = Cell.from_anb((0, 0, 0, 0, 0, 0))
-C = Cell.from_str("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|")  # a 3-node DAG cell
+C = Cell.from_dag_str("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|")  # a 3-node DAG cell
 
 
 def _gt():

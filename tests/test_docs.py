@@ -43,6 +43,9 @@ def commands(page: Path) -> list[str]:
 
 def _env():
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # this checkout's package, whichever one the interpreter has installed (a git worktree beside an
+    # editable install of another checkout would otherwise run these docs against that one's code)
+    env["PYTHONPATH"] = str(ROOT)
     env["MPLBACKEND"] = "Agg"
     return env
 

@@ -99,7 +99,7 @@ def test_extra_averages_seeds_in_table_order():
 def test_accuracy_frame_from_a_model_matches_its_degradation():
     fake = SimpleNamespace(predict=lambda cells, t, training: SimpleNamespace(
         accuracy=np.array([[len(c.edges) + x / 1e9 for x in t] for c in cells])))
-    acc = accuracy_frame(fake, "hwa", [60, 1e9], cells=[FULL, "|nor_conv_3x3~0|"])
+    acc = accuracy_frame(fake, "hwa", [60, 1e9], cells=[FULL, "dag:|nor_conv_3x3~0|"])
     assert acc.to_dict("list") == {60.0: [6.0 + 6e-8, 1.0 + 6e-8], 1e9: [7.0, 2.0]}
     assert len(accuracy_frame(fake, "hwa", [60])) == 15625  # default: every NB-201 cell
     with pytest.raises(ValueError, match="times"):

@@ -143,7 +143,7 @@ def test_other_dags_are_the_full_ensemble_and_memoised(models, name, chip):
     # each one again, alone, and drawn differently (an NB-201 string, the same cell rebuilt)
     for i in range(0, 120, 7):
         redrawn = Cell.from_edges(dags[i].num_nodes, dags[i].edges)
-        for arch in (dags[i], dags[i].to_str(), redrawn):
+        for arch in (dags[i], str(dags[i]), redrawn):  # str: the NB-201 string, or the "dag:" string
             p = predict(model, arch, [86400.0], chip=chip)
             for field in OUTPUTS:
                 np.testing.assert_allclose(getattr(p, field), ref[field][i, 3:4], rtol=0, atol=1e-6)
@@ -167,7 +167,7 @@ def test_the_memo_is_bounded_and_exact(monkeypatch):
         np.testing.assert_allclose(getattr(again, field), getattr(first, field), rtol=0, atol=1e-4)
     for i in (0, 33, 69, 0):  # a cell in the memo: exactly its answer, however it is asked
         one = predict(model, dags[i], t, training="standard")
-        for arch in (dags[i], dags[i].to_str(), [dags[33], dags[i]]):
+        for arch in (dags[i], str(dags[i]), [dags[33], dags[i]]):
             p = predict(model, arch, t, training="standard")
             for field in OUTPUTS:
                 np.testing.assert_array_equal(np.atleast_2d(getattr(p, field))[-1], getattr(one, field))
@@ -227,4 +227,4 @@ def test_space_keys_and_cell_keys():
     assert list(strings) == [c.to_str() for c in ALL] and list(tuples) == [c.to_anb() for c in ALL]
     assert all(Cell.from_str(s) == c and Cell.from_str(s)._key == s for s, c in zip(strings[::97], ALL[::97]))
     dag = random_dags(1, seed=3)[0]
-    assert dag._key == dag.to_str() and Cell.from_str(dag._key) == dag
+    assert dag._key == str(dag) == dag.dag_str() and Cell.from_str(dag._key) == dag  # what as_cell reads

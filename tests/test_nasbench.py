@@ -211,7 +211,9 @@ def test_every_accepted_form_answers_alike(bench):
                                         (3, 4, "nor_conv_1x1"), (0, 4, "skip_connect")])
     m = bench.query_metric(dag, "analog_drift_86400")
     assert isinstance(m, DriftMeasurement) and 10 <= m.value <= 100
-    assert bench.query_metric(dag, "architecture") == dag.to_str()
+    assert bench.query_metric(dag, "architecture") == dag.dag_str()  # a string query_metric reads back
+    assert bench.query_metric(dag.dag_str(), "analog_drift_86400").value == m.value
+    assert bench.query_metric(dag.to_str(), "analog_drift_86400") == NOT_FOUND  # no NB-201 string
 
 
 def test_list_available_architectures(bench):

@@ -13,12 +13,12 @@ from .profiles import (
     ANB_RPU, DATASETS, Profile, check_profile, check_rpu_spec, default_chip, get_profile, list_profiles,
     profile_chips, profile_hash,
 )
-from .vocabulary import TRAININGS, check_t_inference, check_training
+from .vocabulary import TRAININGS, check_level, check_t_inference, check_training
 
 __all__ = [
     "ANB_RPU", "CHIPS", "CHIP_FEATURES", "DATASETS", "DEFAULT_CHIP", "DEVICES", "TRAININGS", "Chip",
     "HashedValue",
-    "Profile", "canonical_json", "check_profile", "check_rpu_spec", "check_t_inference", "check_training",
+    "Profile", "canonical_json", "check_profile", "check_rpu_spec", "check_level", "check_t_inference", "check_training",
     "chip_hash", "default_chip", "digest", "get_chip", "get_profile", "list_profiles", "profile_chips",
     "profile_hash",
 ]

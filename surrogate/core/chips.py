@@ -166,8 +166,11 @@ def get_chip(chip: str | os.PathLike | Mapping | Chip | None = None) -> Chip:
         return CHIPS[chip]
     if isinstance(chip, (str, os.PathLike)) and Path(chip).is_file():
         return Chip.from_json(chip)
-    raise ValueError(f"no chip {str(chip)!r}: give a preset name ({', '.join(CHIPS)}), "
-                     "a chip dict or the path of a JSON chip file")
+    accepted = (f"chip must be a preset name ({', '.join(CHIPS)}), a Chip, a chip dict or the path of a JSON "
+                "chip file")
+    if isinstance(chip, (str, os.PathLike)):
+        raise ValueError(f"no chip {str(chip)!r}: {accepted}")
+    raise ValueError(f"{accepted}; got {type(chip).__name__} {chip!r}")
 
 
 def chip_hash(chip: Mapping) -> str:

@@ -62,7 +62,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
 @lru_cache(maxsize=1 << 17)
 def _cell(text: str) -> Cell:
     # Parsing 15,625 strings costs ~0.3 s; models ask for `gt.cells` often, subsets share them.
-    return Cell.from_str(text)
+    return Cell.from_dag_str(text)  # what `Cell.to_str` wrote: any DAG
 
 
 class Targets(NamedTuple):
@@ -235,14 +235,16 @@ class GroundTruth:
 
     # ------------------------------------------------------------------ selection
     def subset(self, cells: Iterable[Arch]) -> GroundTruth:
-        """A new GroundTruth holding only ``cells`` (Cells, NB-201 strings or ANB tuples).
+        """A new GroundTruth holding only ``cells`` (Cells, cell strings or ANB tuples).
 
+        A string may be any cell's string as this table holds it (:meth:`~surrogate.cells.Cell.to_str`,
+        e.g. from :meth:`to_frame`'s ``cell`` column), an NB-201 string or a ``"dag:"`` string.
         The result lists its cells in the order given. A cell that is not here is an error,
         not a silent drop, so a split cannot quietly lose its test set.
         """
         if isinstance(cells, (Cell, str)):
             raise ValueError("subset() takes a collection of cells; wrap a single cell in a list")
-        keys = list(dict.fromkeys(as_cell(c).to_str() for c in cells))
+        keys = list(dict.fromkeys((_cell(c) if isinstance(c, str) else as_cell(c)).to_str() for c in cells))
         have = set(self.cell_keys)
         absent = [k for k in keys if k not in have]
         if absent:

@@ -6,10 +6,12 @@ the cells in its cache with numpy alone.
 
 from importlib import import_module
 
+from .domain import WIDENING, Domain, OutOfDomainWarning
 from .ensemble import Surrogate
 from .prediction import Prediction
 
-__all__ = ["Surrogate", "GNNRegressor", "XGBRegressor", "DagEncoder", "DriftHead", "Prediction"]
+__all__ = ["Surrogate", "GNNRegressor", "XGBRegressor", "DagEncoder", "DriftHead", "Prediction", "Domain",
+           "OutOfDomainWarning", "WIDENING"]
 
 _LAZY = {"GNNRegressor": "gnn", "DagEncoder": "gnn", "DriftHead": "gnn", "XGBRegressor": "xgb"}
 

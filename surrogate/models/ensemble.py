@@ -24,14 +24,16 @@ from pathlib import Path
 import numpy as np
 
 from ..cells import split_archs
-from ..core import TRAININGS, Chip, check_t_inference, check_training, get_chip
+from ..core import TRAININGS, Chip, check_level, check_t_inference, check_training, get_chip
 from ..metrics import score_table
 from . import crossfit, persistence
+from . import domain as _domain
 from ._drift import drift_curve
 from ._params import ParamsMixin
 from ._targets import chip_targets, targets
 from .calibrator import FIELDS as CALIBRATOR_FIELDS
 from .calibrator import Calibrator, time_weights
+from .domain import Domain, OutOfDomainWarning, user_stacklevel
 from .lookup import OUTPUTS, Lookup
 from .prediction import Prediction
 
@@ -131,6 +133,7 @@ class Surrogate(ParamsMixin):
         self.times_ = times
         self.chance_ = _chance(self.profile_, Y[degenerate])
         self.n_cells_ = n_cells
+        self.domain_ = Domain.fit(cells)
         self._forget(cache=True)
         fold_of = crossfit.folds(cells, self.n_folds, self.random_state, self._fold_by())
         self._twin_rows = len(cells) if self.twins == "mean" else 0
@@ -237,8 +240,10 @@ class Surrogate(ParamsMixin):
         # normal form has more nodes than any training cell's, or a chip not fitted on, the members'
         # disagreement is added on top (by the normal form, so that equal networks drawn differently
         # get the same interval)
+        domain = self.__dict__.get("domain_")  # None: saved before domains were recorded
         lookup = Lookup(self._cached.get(chip.hash), lambda forms: self._member_outputs(forms, chip),
-                        self._answer, lambda nodes: new_chip or nodes > most)
+                        self._answer, lambda nodes: new_chip or nodes > most,
+                        outside=None if domain is None else domain.outside)
         lookups[key] = lookup
         if len(lookups) > _CHIPS_KEPT:
             lookups.popitem(last=False)
@@ -284,19 +289,21 @@ class Surrogate(ParamsMixin):
         """Mixed raw prediction ``[n, T]``, the cross-kind disagreement ``[n, T]``, the member variance ``[n, T]``."""
         return self.calibrator_.mix(self._raw(self._entries(cells, chip), times, k), k)
 
-    def _answer(self, entries, degenerate, novel, t, k, level):
+    def _answer(self, entries, degenerate, novel, outside, t, k, level):
         """The :data:`~surrogate.models.lookup.OUTPUTS` ``[n, len(t)]`` from the member outputs of ``n``
-        normal forms: whether each is degenerate, or ``novel`` (its interval adds the members' variance)."""
+        normal forms: whether each is degenerate, ``novel`` (its interval adds the members' variance), or
+        ``outside`` the fitted domain (its std is widened by :data:`~surrogate.models.domain.WIDENING`)."""
         cal = self.calibrator_
         lo, hi = self.times_[0], self.times_[-1]
-        outside = np.maximum(np.log10(lo / t), np.log10(t / hi)).clip(min=0)
+        beyond = np.maximum(np.log10(lo / t), np.log10(t / hi)).clip(min=0)  # decades outside the fitted times
         grid, where = np.unique(np.concatenate([self.times_, t]), return_inverse=True)
         mix, spread, var = cal.mix(self._raw(entries, grid, k), k)
         mean = cal.level(mix, grid, k)
         pick = np.concatenate([where[:1], where[len(self.times_):]])  # t_ref, then the asked times
         mean, spread, var, g = mean[:, pick], spread[:, pick], var[:, pick], grid[pick]
         sigma = cal.error(mean[:, None], g, [k])[:, 0] * cal.spread_factor(spread[:, None], [k])[:, 0]
-        std = np.sqrt(sigma**2 + novel[:, None] * var) * (1 + 0.5 * np.concatenate([[0], outside]))
+        std = np.sqrt(sigma**2 + novel[:, None] * var) * (1 + 0.5 * np.concatenate([[0], beyond]))
+        std[outside] *= _domain.WIDENING  # read here, so that a benchmark can measure without it
         z = np.interp(np.log10(g), np.log10(self.times_), cal.z(level)[k])
         mean[degenerate], std[degenerate] = self.chance_, 0.0
         accuracy, std = mean[:, 1:], std[:, 1:]
@@ -319,7 +326,10 @@ class Surrogate(ParamsMixin):
 
         Returns:
             A :class:`Prediction` with arrays ``(len(archs), len(t))``, or floats for one
-            architecture and a scalar time.
+            architecture and a scalar time; ``in_domain`` says, per cell, whether it lies inside the
+            domain the model was fitted on (:class:`~surrogate.models.domain.Domain`). For cells outside,
+            the call warns once (:class:`~surrogate.models.domain.OutOfDomainWarning`) and their
+            intervals are widened by :data:`~surrogate.models.domain.WIDENING`.
 
         The answer depends on the cell only through its normal form: the cells of the saved cache
         (the NB-201 space for the shipped models) and any cell asked before are looked up, with the
@@ -330,15 +340,17 @@ class Surrogate(ParamsMixin):
         chip, new_chip = self._chip(chip)
         k = check_training(training)
         t, scalar_t = check_t_inference(t_inference)
-        if not 0 < level < 1:
-            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        level = check_level(level)
         lo, hi = self.times_[0], self.times_[-1]
         asked = t.tolist()
         if min(asked) < lo or max(asked) > hi:
             warnings.warn(f"t_inference outside the fitted range [{lo:g}, {hi:g}] s: extrapolating, "
                           "with a wider interval", stacklevel=2)
         items, single = split_archs(archs)
-        values = self._lookup(chip, new_chip).predict(items, t, k, float(level))  # [output, cell, time]
+        lookup = self._lookup(chip, new_chip)
+        values, outside = lookup.predict(items, t, k, level)  # [output, cell, time], [cell]
+        if outside[0] if single else outside.any():
+            self._warn_outside(items, outside, lookup)
         if single and scalar_t:
             out = dict(zip(OUTPUTS, values[:, 0, 0].tolist()))
         elif single:
@@ -348,7 +360,21 @@ class Surrogate(ParamsMixin):
         else:
             out = dict(zip(OUTPUTS, values))
         return Prediction(**out, t_inference=float(t[0]) if scalar_t else t, training=training, level=level,
-                          t_ref=float(self.t_ref_))
+                          t_ref=float(self.t_ref_),
+                          in_domain=(np.False_ if outside[0] else np.True_) if single else ~outside)
+
+    def _warn_outside(self, items, outside, lookup) -> None:
+        """One warning for the cells of a call outside the fitted domain: how many, the domain, the first one's reason."""
+        first = int(np.argmax(outside))
+        reason = self.domain_.reason(lookup.form(items[first]))
+        n, w = len(outside), _domain.WIDENING
+        what = "the cell lies" if n == 1 else f"{int(outside.sum())} of {n} cells lie"
+        which = ": " if n == 1 else f". The first (index {first}): "
+        widened = (f"widened x{w:g}" if w > 1 else f"as the model gives {'it' if n == 1 else 'them'} (a wider one, "
+                   "measured on other DAG cells, was not needed: BENCHMARKS.md, out-of-domain widening)")
+        warnings.warn(f"{what} outside the fitted domain of {self.profile_.get('name')!r} ({self.domain_.describe()})"
+                      f"{which}{reason}. {'Its interval is' if n == 1 else 'Their intervals are'} {widened}",
+                      OutOfDomainWarning, stacklevel=user_stacklevel())
 
     def rank(self, archs, t_inference, training: str = "hwa", chip=None) -> np.ndarray:
         """Indices of ``archs``, best predicted accuracy first."""

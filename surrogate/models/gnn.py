@@ -11,13 +11,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
-from torch_geometric.nn import MessagePassing
-from torch_geometric.utils import scatter
 
 from ..cells import OPS
 from ..core import TRAININGS
-from ..encoding import GRAPH_FEATURES, collate, graph_features
+from ..encoding import GRAPH_FEATURES, collate, graph_features, torch_geometric_import
 from ._params import ParamsMixin
+
+with torch_geometric_import():  # without the torch.jit.script deprecation its first import emits
+    from torch_geometric.nn import MessagePassing
+    from torch_geometric.utils import scatter
 
 __all__ = ["DagEncoder", "DriftHead", "GNNRegressor"]
 

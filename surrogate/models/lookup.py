@@ -6,8 +6,10 @@ times asked, and nothing else. For one chip a `Lookup` keeps three tables:
 - **rows**: the members' time-free outputs, one row per normal form. The saved ``cache.npz`` gives
   the permanent rows (the NB-201 space for the shipped models); any other cell's are computed on
   first use and kept in a least-recently-used memo of ``memo_size`` normal forms (bounded memory).
-- **keys**: the row of every key a user passes, in one dict: a cell's NB-201 string (a ``Cell``
-  keeps it as ``_key``), a string, an AnalogNAS-Bench tuple. For a cache that indexes the NB-201
+- **keys**: the row of every key a user passes, in one dict: a cell's string (a ``Cell`` keeps it
+  as ``_key``: its NB-201 string, or ``"dag:"`` and that string for another DAG, so a stored string
+  of another DAG, which the strict NB-201 parser refuses, never finds a row), a string, an
+  AnalogNAS-Bench tuple. For a cache that indexes the NB-201
   space (``nb201`` in ``cache.npz``) the dict holds its 31,250 strings and tuples from the start;
   other keys are added as they come, and leave with their memo row.
 - **answers**: per (training, level, times) asked again, or for many cells at once, the five outputs
@@ -33,7 +35,7 @@ __all__ = ["Lookup", "OUTPUTS", "MEMO_SIZE"]
 OUTPUTS = ("accuracy", "std", "lower", "upper", "degradation")
 
 _KEY = attrgetter("_key")
-_DEGENERATE = Cell(2, [(0, 1, "none")])._key  # the normal form of every cell with no input-to-output path
+_DEGENERATE = Cell(2, [(0, 1, "none")]).to_str()  # the normal form of every cell with no input-to-output path
 #: Normal forms outside the cache that a `Lookup` keeps (about 0.4 kB each for the shipped models):
 #: more than the NB-201 space's 5,425, so a chip outside the cache keeps the whole space.
 MEMO_SIZE = 8192
@@ -48,14 +50,18 @@ class Lookup:
         cached: the chip's rows from ``cache.npz`` (:func:`~surrogate.models.persistence.read_cache`),
             or ``None``.
         members: normal forms (``Cell``) -> the members' outputs ``{kind: [n, ...]}``.
-        answer: ``(entries, degenerate, novel, t, k, level)`` -> the :data:`OUTPUTS`, each ``[n, T]``.
+        answer: ``(entries, degenerate, novel, outside, t, k, level)`` -> the :data:`OUTPUTS`, each ``[n, T]``.
         novel: whether a normal form of this many nodes is novel (its interval adds the members'
             disagreement).
         memo_size: normal forms outside the cache kept at most (default :data:`MEMO_SIZE`).
+        outside: normal forms (their strings) -> whether each lies outside the model's fitted domain
+            (:meth:`~surrogate.models.domain.Domain.outside`), or ``None`` (none does). Kept per row, so
+            a cell of the table costs one gather.
     """
 
-    def __init__(self, cached: dict | None, members, answer, novel, memo_size: int | None = None):
+    def __init__(self, cached: dict | None, members, answer, novel, memo_size: int | None = None, outside=None):
         self._members, self._answer, self._is_novel = members, answer, novel
+        self._is_outside = outside
         keys = list(cached["cells"]) if cached else []
         self.size, self.memo_size = len(keys), int(MEMO_SIZE if memo_size is None else memo_size)
         n = self.size + self.memo_size
@@ -65,6 +71,9 @@ class Lookup:
         self.novel = np.zeros(n, dtype=bool)
         self.degenerate[:self.size] = [key == _DEGENERATE for key in keys]
         self.novel[:self.size] = [novel(key.count("+") + 2) for key in keys]
+        self.outside = np.zeros(n, dtype=bool)  # per row: the normal form lies outside the fitted domain
+        if outside is not None and keys:
+            self.outside[:self.size] = outside(keys)
         self.entries = None
         if cached:
             self.entries = {m: np.concatenate([v, np.zeros((self.memo_size, *v.shape[1:]), v.dtype)])
@@ -115,9 +124,9 @@ class Lookup:
                 row = self.alias.get(cell._key)
                 if row is None:
                     form = cell.simplified()
-                    row = self.index.get(form._key)
+                    row = self.index.get(form._str)
                     if row is None:
-                        new.setdefault(form._key, (form, []))[1].append((i, (key, cell._key)))
+                        new.setdefault(form._str, (form, []))[1].append((i, (key, cell._key)))
                         continue
                     self._point(cell._key, row)
                 self._point(key, row)
@@ -133,10 +142,11 @@ class Lookup:
             for j, (slot, (form, refs)) in enumerate(zip(slots, new.values())):
                 for m, v in out.items():
                     self.entries[m][slot] = v[j]
-                self.keys[slot] = form._key
-                self.index[form._key] = slot
+                self.keys[slot] = form._str
+                self.index[form._str] = slot
                 self.degenerate[slot] = form.is_degenerate
                 self.novel[slot] = self._is_novel(form.num_nodes)
+                self.outside[slot] = self._is_outside is not None and self._is_outside([form._str])[0]
                 self.lru[slot] = None
                 for i, keys in refs:
                     rows[i] = slot
@@ -214,17 +224,35 @@ class Lookup:
 
     def _compute(self, rows, t, k, level) -> np.ndarray:
         entries = {m: e[rows] for m, e in self.entries.items()}
-        return np.stack(self._answer(entries, self.degenerate[rows], self.novel[rows], t, k, level))
+        return np.stack(self._answer(entries, self.degenerate[rows], self.novel[rows], self.outside[rows], t, k,
+                                     level))
 
-    def predict(self, items: list, t: np.ndarray, k: int, level: float) -> np.ndarray:
-        """The :data:`OUTPUTS` for ``items`` (as :func:`~surrogate.cells.split_archs` gives them):
-        ``[5, len(items), len(t)]``."""
+    def predict(self, items: list, t: np.ndarray, k: int, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """The :data:`OUTPUTS` for ``items`` (as :func:`~surrogate.cells.split_archs` gives them),
+        ``[5, len(items), len(t)]``, and whether each item lies outside the fitted domain ``[len(items)]``."""
         rows = self.rows(items)
         if rows is not None:
-            return self.answer(rows, t, k, level)
+            return self.answer(rows, t, k, level), self.outside[rows]
         step = self.memo_size  # a call holds at most memo_size rows at once: larger ones go in parts
-        parts = [self.answer(self.resolve(items[i:i + step]), t, k, level) for i in range(0, len(items), step)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        parts, outside = [], []
+        for i in range(0, len(items), step):
+            rows = self.resolve(items[i:i + step])
+            parts.append(self.answer(rows, t, k, level))
+            outside.append(self.outside[rows])  # now: a later part may reuse these memo rows
+        if len(parts) == 1:
+            return parts[0], outside[0]
+        return np.concatenate(parts, axis=1), np.concatenate(outside)
+
+    def form(self, item) -> str:
+        """The normal form (its string) of ``item``: by its key where known, computed where not."""
+        key = item._key if type(item) is Cell else item
+        try:
+            row = self.alias.get(key)
+        except TypeError:  # unhashable (a list of op indices)
+            row = None
+        if row is not None and self.keys[row] is not None:
+            return self.keys[row]
+        return as_cell(item).simplified().to_str()
 
     def outputs(self, items: list) -> dict:
         """The members' outputs ``{kind: [len(items), ...]}`` (float32) for ``items``."""

@@ -1,7 +1,8 @@
 """A fitted `Surrogate` on disk: a folder of plain files, no pickle.
 
-- ``manifest.json``: settings, the fitted state (:data:`FIELDS` here, and the calibrator's own),
-  the feature layouts, metrics, and the member files;
+- ``manifest.json``: settings, the fitted state (:data:`FIELDS` here, and the calibrator's own; the
+  fitted ``domain``, :class:`~surrogate.models.domain.Domain`, is ``null`` in a model saved before it
+  was recorded), the feature layouts, metrics, and the member files;
 - ``gnn_<i>.pt`` (``state_dict``, read back with ``torch.load(weights_only=True)``) and
   ``xgb_<i>.ubj`` (XGBoost's own format): the members;
 - ``cache.npz`` (optional): the members' outputs for some cells (one row per normal form, named by
@@ -30,6 +31,7 @@ from ..core import CHIP_FEATURES, Chip
 from ..encoding import FeatureSpec
 from ..nb201 import all_cells
 from .calibrator import Calibrator
+from .domain import Domain
 
 __all__ = ["FORMAT_VERSION", "FIELDS", "save", "seal", "verify", "load", "load_members", "nb201_rows",
            "read_cache"]
@@ -46,7 +48,10 @@ FIELDS = {
     "chance": (float, float),
     "shapes": (lambda s: [list(x) for x in s], lambda s: [tuple(x) for x in s]),
     "metrics": (dict, dict),
+    "domain": (lambda d: None if d is None else d.to_dict(), lambda d: None if d is None else Domain.from_dict(d)),
 }
+#: Fields a manifest written by an earlier version may lack (read as ``None``).
+OPTIONAL = ("domain",)
 
 
 def save(model, path, precompute=None) -> Path:
@@ -73,7 +78,7 @@ def save(model, path, precompute=None) -> Path:
     manifest = {
         "format": "surrogate-model", "format_version": FORMAT_VERSION, "package_version": __version__,
         "settings": settings,
-        **{key: to_json(getattr(model, f"{key}_")) for key, (to_json, _) in FIELDS.items()},
+        **{key: to_json(getattr(model, f"{key}_", None)) for key, (to_json, _) in FIELDS.items()},
         "chip_features": list(CHIP_FEATURES) if model.chip_aware_ else None,
         "feature_spec": FeatureSpec().to_dict(),
         **model.calibrator_.to_manifest(),
@@ -162,7 +167,7 @@ def load(cls, path):
     settings = {"twins": "cell", **manifest["settings"]}  # saved before v3: twins fitted as cells
     model = cls(**{**settings, "members": tuple(settings["members"])})
     for key, (_, from_json) in FIELDS.items():
-        setattr(model, f"{key}_", from_json(manifest[key]))
+        setattr(model, f"{key}_", from_json(manifest.get(key) if key in OPTIONAL else manifest[key]))
     model.calibrator_ = Calibrator.from_manifest(manifest)
     model.times_ = model.calibrator_.times_
     model.kinds_ = list(manifest["members"])

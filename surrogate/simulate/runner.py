@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cells import Arch, Cell, as_cell
+from ..cells import DAG_PREFIX, Arch, Cell, as_cell
 from ..core import Profile, get_profile
 
 __all__ = ["resolve_cells", "run", "RunSummary"]
@@ -41,8 +41,9 @@ def resolve_cells(spec: str | Arch | Iterable[Arch], seed: int = 0) -> list[Cell
 
     Accepted: ``"all"`` (the 15,625 NB-201 cells), ``"sample:N"`` (the first ``N`` of a
     ``seed``-seeded permutation of them, so ``sample:3`` is a prefix of ``sample:4``), an NB-201
-    string, the path of a text file with one cell string per line (``#`` starts a comment), a
-    ``Cell``, or an iterable of cells. Duplicates are dropped, order kept.
+    string (strictly) or a ``"dag:"`` string, the path of a text file with one cell string per line
+    as :meth:`~surrogate.cells.Cell.to_str` writes them (any DAG, ``"dag:"`` optional; ``#`` starts
+    a comment), a ``Cell``, or an iterable of cells. Duplicates are dropped, order kept.
     """
     from .. import nb201
 
@@ -59,8 +60,8 @@ def resolve_cells(spec: str | Arch | Iterable[Arch], seed: int = 0) -> list[Cell
             pool = nb201.all_cells()
             order = np.random.default_rng(seed).permutation(len(pool))
             cells = [pool[i] for i in order[: int(n)]]
-        elif text.startswith("|"):
-            cells = [Cell.from_str(text)]
+        elif text.startswith(("|", DAG_PREFIX)):
+            cells = [Cell.from_str(text)]  # an NB-201 string, strictly, or a "dag:" string
         elif Path(text).is_file():
             lines = Path(text).read_text(encoding="utf-8").splitlines()
             cells = []
@@ -68,13 +69,14 @@ def resolve_cells(spec: str | Arch | Iterable[Arch], seed: int = 0) -> list[Cell
                 line = line.split("#", 1)[0].strip()
                 if line:
                     try:
-                        cells.append(Cell.from_str(line))
+                        cells.append(Cell.from_dag_str(line))  # as Cell.to_str writes them
                     except ValueError as err:
                         raise ValueError(f"{text}, line {number}: {err}") from None
         else:
             raise ValueError(
                 f"--cells {spec!r} is not understood; accepted: 'all', 'sample:N', an NB-201 cell string "
-                "('|op~0|+|op~0|op~1|+...') or the path of a file with one cell string per line"
+                "('|op~0|+|op~0|op~1|+|op~0|op~1|op~2|'), a 'dag:' cell string ('dag:|op~0|+|op~0|op~1|', any DAG) "
+                "or the path of a file with one cell string per line"
             )
     else:
         try:
@@ -86,7 +88,8 @@ def resolve_cells(spec: str | Arch | Iterable[Arch], seed: int = 0) -> list[Cell
 
 def _work(profile_dict: dict, cell_str: str, seed: int, data_root: str | None, chips: list | None = None,
           device: str = "cpu"):
-    """Worker entry point: module-level, cheap arguments, so processes and Dask can pickle it.
+    """Worker entry point: module-level, cheap arguments (``cell_str`` is ``str(cell)``: an NB-201 string or
+    a ``"dag:"`` string), so processes and Dask can pickle it.
     ``device="auto"`` is resolved here, on the worker, so each worker uses its own GPU if it has one."""
     from .engine import simulate_cell
 
@@ -189,14 +192,14 @@ def _results(pdict, todo, seed, root, workers, scheduler, chips, device):
     if workers == 1:
         for cell in todo:
             try:
-                yield cell, _work(pdict, cell.to_str(), seed, root, chips, device), None
+                yield cell, _work(pdict, str(cell), seed, root, chips, device), None
             except Exception as err:  # noqa: BLE001 - a failing cell is reported, not fatal
                 yield cell, None, _error_text(err)
         return
     # spawn: a forked child of a process that already ran torch can deadlock in OpenMP
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
         futures: dict[Future, Cell] = {
-            pool.submit(_work, pdict, cell.to_str(), seed, root, chips, device): cell for cell in todo
+            pool.submit(_work, pdict, str(cell), seed, root, chips, device): cell for cell in todo
         }
         try:
             for fut in as_completed(futures):
@@ -215,7 +218,7 @@ def _dask_results(pdict, todo, seed, root, scheduler, chips=None, device="cpu"):
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
         futures = {
-            client.submit(_work, pdict, cell.to_str(), seed, root, chips, device, pure=False, key=f"simulate-{i}-{cell.to_str()}"): cell
+            client.submit(_work, pdict, str(cell), seed, root, chips, device, pure=False, key=f"simulate-{i}-{cell.to_str()}"): cell
             for i, cell in enumerate(todo)
         }
         try:

@@ -111,7 +111,7 @@ def _from_text(note: str) -> list[Cell]:
 def _from_dict(record: dict) -> list[Cell]:
     codes = [c for c in str(record.get("anb", "")).split(",") if c]
     cells = [Cell.from_anb(tuple(int(d) for d in code)) for code in codes]
-    cells += [Cell.from_str(s) for s in record.get("cells", [])]
+    cells += [Cell.from_dag_str(s) for s in record.get("cells", [])]  # what cell_record wrote
     if "n" in record and len(cells) != int(record["n"]):
         raise ValueError(f"the record {record.get('how')!r} lists {len(cells)} cells but says {record['n']}")
     return cells

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..cells import as_cell
-from ..core import TRAININGS
+from ..core import TRAININGS, check_level
 from ..data import GroundTruth
 from .oracles import Measured, Oracle, get_oracle
 from .provenance import TrainingCellsWarning, fitted_cells, model_identity, training_cells
@@ -184,8 +184,7 @@ class Validator:
                              + f": sample {MIN_CELLS} or more (8 or more for useful power)")
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}")
-        if not 0 < self.level < 1:
-            raise ValueError(f"level must be in (0, 1), got {self.level!r}")
+        check_level(self.level)
         if self.clip is not None and (isinstance(self.clip, bool) or not isinstance(self.clip, (int, float))
                                       or not self.clip > 0):
             raise ValueError(f"clip must be a positive number of standard deviations or None, "
@@ -264,6 +263,7 @@ class Validator:
         seen = {c for r in earlier for c in r.get("cells", [])}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="t_inference outside the fitted range")
+            warnings.filterwarnings("ignore", message=".* outside the fitted domain of ")  # the pool, not asked cells
             score = np.asarray(model.predict(pool, times, training=self.rank_training).accuracy)
         score = score.reshape(len(pool), len(times)).mean(axis=1)
         measured_before = [i for i, c in enumerate(pool) if c.to_str() in seen] if seen else []
