@@ -49,6 +49,8 @@ SETTINGS = {
                    {"twins": "mean", "gnn_params": {"min_steps": 2000}, "xgb_params": {"features": "all"}}),
     "graph": ("one row per network, GNN >= 2,000 steps, neural graph features in both kinds",
               {"twins": "mean", "gnn_params": {"min_steps": 2000, "graph_features": True}}),
+    "v2-graph": ("v2 (every twin a row, folds over cells) + neural graph features in XGBoost",
+                 {"twins": "cell", "gnn_params": {"min_steps": 0}}),
     "v3": ("one row per network, GNN >= 2,000 steps, neural graph features in XGBoost (v3's defaults "
            "but the steps: v3 trains as many steps as on every twin's row)", {"gnn_params": {"min_steps": 2000}}),
     "xgb-v2": ("XGBoost members alone, folds over cells", {"twins": "cell", **_XGB_V2}),
@@ -56,6 +58,36 @@ SETTINGS = {
     "xgb-mean": ("XGBoost members alone, one row per network", {"twins": "mean", **_XGB_V2}),
     "xgb-graph": ("XGBoost alone, one row per network, + neural graph features", {"members": ("xgb",)}),
 }
+
+
+#: settings whose XGBoost members also see zero-cost scores of the cell's normal form (an ablation only:
+#: the scores come from ``benchmarks/results/zerocost-nb201.json``, written by ``zerocost_table.py``)
+ZERO_COST = {"xgb-zc": ("synflow", "noise"), "xgb-synflow": ("synflow",), "xgb-noise": ("noise",)}
+SETTINGS.update({
+    "xgb-zc": ("XGBoost alone, v3 features + synflow + noise sensitivity at init", {"members": ("xgb",)}),
+    "xgb-synflow": ("XGBoost alone, v3 features + synflow at init", {"members": ("xgb",)}),
+    "xgb-noise": ("XGBoost alone, v3 features + noise sensitivity at init", {"members": ("xgb",)}),
+})
+
+
+def _with_zero_cost(scores: tuple):
+    """Make Surrogate's XGBoost members append the zero-cost columns ``scores`` (monkeypatched for the
+    ablation; nothing in the package computes them at prediction time)."""
+    import surrogate.models.xgb as xgb_module
+
+    table = json.loads((RESULTS.parent / "zerocost-nb201.json").read_text())
+    base = xgb_module.__dict__.setdefault("_BASE_XGB", xgb_module.XGBRegressor)
+
+    class ZeroCostXGB(base):
+        def design(self, cells, times, trainings=(0, 1), chips=None):
+            cells = list(cells)
+            zc = np.array([[table[c.simplified().to_str()][k] for k in scores] for c in cells], dtype=float)
+            zc[~np.isfinite(zc)] = np.nan
+            rows = super().design(cells, times, trainings, chips)
+            per = rows.shape[0] // max(len(cells), 1)
+            return np.column_stack([rows[:, :-2], np.repeat(zc, per, axis=0), rows[:, -2:]]).astype(np.float32)
+
+    xgb_module.XGBRegressor = ZeroCostXGB if scores else base
 
 
 def split(name: str, cells, n: int, seed: int):
@@ -131,9 +163,9 @@ def top_table(models: dict, gt, test) -> str:
     return "\n".join(lines)
 
 
-def final(out: Path, n: int = 3125, seed: int = 0) -> str:
-    """Fit v3 on ``sample:n`` (the shipped model's cells), save it to ``out`` with the NB-201 cache, and
-    compare it with the shipped v2 on every other cell."""
+def final(out: Path, setting: str = "v3", n: int = 3125, seed: int = 0) -> str:
+    """Fit ``setting`` on ``sample:n`` (the shipped model's cells), save it to ``out`` with the NB-201
+    cache, and compare it with the shipped model on every other cell."""
     import surrogate
     from surrogate import nb201
 
@@ -145,18 +177,23 @@ def final(out: Path, n: int = 3125, seed: int = 0) -> str:
         model = Surrogate.load(out)
     else:
         start = time.process_time()
-        model = Surrogate(random_state=seed).fit(gt.subset(train))
+        model = Surrogate(random_state=seed, **SETTINGS[setting][1]).fit(gt.subset(train))
         print(f"fitted in {time.process_time() - start:.0f} CPU-s", flush=True)
         model.save(out, precompute=nb201.all_cells())
+    if "train_cells" not in model.metrics_:  # what `surrogate fit --evaluate` records, for the validator
+        model.metrics_["held_out"] = model.score(gt.subset(test))
+        model.metrics_["train_cells"] = f"sample:{n} (seed {seed}) of anb-cifar10"
+        model.save(out, precompute=nb201.all_cells())
+        model = Surrogate.load(out)
     seen = {c.simplified() for c in train}
     new = [c for c in test if c.simplified() not in seen]
     text = [f"Data: AnalogNAS-Bench; both models fitted on `sample:{n}` (seed {seed}); scored on the other "
             f"{len(test):,} cells, and on the {len(new):,} of them whose network no training cell computes. "
-            f"v2: the shipped model before v3 (recalibrated by the validator on 6,112 of these cells: its rows "
+            f"{SETTINGS[setting][0]}. v2: the shipped model (recalibrated by the validator on 6,112 of these cells: its rows "
             f"are not held out for its calibration). Machine: {platform.machine()}; {datetime.date.today()}. "
             "Command: `PYTHONPATH=. python benchmarks/predictor_v3.py --final runs/anb-v3`.", "",
-            "All held-out cells:", "", top_table({"v3": model, "v2": surrogate.load("anb-cifar10")}, gt, test),
-            "", "New networks only:", "", top_table({"v3": model, "v2": surrogate.load("anb-cifar10")}, gt, new)]
+            "All held-out cells:", "", top_table({setting: model, "v2": surrogate.load("anb-cifar10")}, gt, test),
+            "", "New networks only:", "", top_table({setting: model, "v2": surrogate.load("anb-cifar10")}, gt, new)]
     return "\n".join(text)
 
 
@@ -172,6 +209,7 @@ def run(settings, splits, seeds, n) -> dict:
                 key = f"{sp}/{n}/{name}/{seed}"
                 if key in results:
                     continue
+                _with_zero_cost(ZERO_COST.get(name, ()))
                 start = time.process_time()
                 model = Surrogate(random_state=seed, progress=False, **SETTINGS[name][1]).fit(gt.subset(train))
                 fit_s = time.process_time() - start
@@ -244,9 +282,9 @@ def main() -> None:
     global PART
     PART = args.part
     if args.final:
-        text = final(args.final)
+        text = final(args.final, args.settings)
         print(text)
-        write_section("## Predictor v3: the shipped model against v2 (issue 21)", text)
+        write_section(f"## Predictor v3 at N = 3,125: {args.settings} against the shipped v2 (issue 21)", text)
         return
     settings, splits = args.settings.split(","), args.splits.split(",")
     unknown = set(settings) - set(SETTINGS)
