@@ -35,6 +35,8 @@ FIELDS = {
     "spread_at": (_to_list, np.asarray),  # [training, bins] members' disagreement of each bin
     "spread_factor": (_to_list, np.asarray),  # [training, bins] how much wider the error is there
     "z": (_to_list, np.asarray),  # [levels, training, time] interval half-width, in stds
+    # [training, time] error std of a new twin of a network the model was fitted on (None: not known)
+    "fitted_error": (lambda a: None if a is None else _to_list(a), lambda a: None if a is None else np.asarray(a)),
 }
 
 
@@ -46,10 +48,12 @@ class Calibrator:
     """
 
     @classmethod
-    def fit(cls, times, oof: dict, Y, fold_of, live) -> tuple[Calibrator, np.ndarray, np.ndarray]:
+    def fit(cls, times, oof: dict, Y, fold_of, live, novel=None) -> tuple[Calibrator, np.ndarray, np.ndarray]:
         """Learn from ``oof`` (kind -> ``[rows, training, time]``) against the measurements ``Y``.
 
-        ``fold_of`` gives each row's fold, ``live`` marks the rows that are not degenerate cells.
+        ``fold_of`` gives each row's fold, ``live`` marks the rows that are not degenerate cells, ``novel``
+        (default: all) the rows whose network no member that predicted them saw: the error, its spread
+        factor and the interval factors are learnt on those alone, so they are a new network's.
         Returns the calibrator, and the OOF predictions it calibrated out of sample with their
         std (``[rows, training, time]``, for the cross-validated scores).
         """
@@ -64,12 +68,13 @@ class Calibrator:
             rest, own = live & (fold_of != k), live & (fold_of == k)
             cal[own] = _calibrate(_level_maps(mix[rest], Y[rest]), mix[own])
         resid = Y - cal
-        self.error_at_, self.error_ = _error_tables(cal[live], resid[live])
+        new = live if novel is None else live & novel
+        self.error_at_, self.error_ = _error_tables(cal[new], resid[new])
         sigma = self.error(cal, self.times_)
         spread = _spread(oof)
-        self.spread_at_, self.spread_factor_ = _spread_tables(spread[live], (resid / sigma)[live])
+        self.spread_at_, self.spread_factor_ = _spread_tables(spread[new], (resid / sigma)[new])
         sigma = sigma * self.spread_factor(spread)
-        z = resid[live] / sigma[live]
+        z = resid[new] / sigma[new]
         self.z_ = np.array([[interval_factors(z[:, k, j]) for j in range(len(self.times_))]
                             for k in range(len(TRAININGS))]).transpose(2, 0, 1)
         return self, cal, sigma
@@ -79,7 +84,7 @@ class Calibrator:
         """The calibrator saved in a model's manifest (see :meth:`to_manifest`)."""
         self = cls()
         for key, (_, from_json) in FIELDS.items():
-            setattr(self, f"{key}_", from_json(manifest[key]))
+            setattr(self, f"{key}_", from_json(manifest.get(key)) if key == "fitted_error" else from_json(manifest[key]))
         return self
 
     def to_manifest(self) -> dict:
@@ -131,6 +136,38 @@ class Calibrator:
         for i, k in enumerate(trainings):
             out[:, i] = np.interp(spread[:, i], self.spread_at_[k], self.spread_factor_[k])
         return out
+
+    def fit_fitted_error(self, pred, Y, group, live) -> None:
+        """The error of a new twin of a fitted network, per (training, time), from the calibrated in-sample
+        predictions ``pred`` of the training rows, their measurements ``Y`` and their networks ``group``.
+
+        A new twin's error is the model's error on its network's mean plus the twin's own deviation. On
+        networks with two or more measured training twins: the twin variance pooled within networks
+        (unbiased), and the squared distance of the prediction from the twins' mean less that mean's own
+        noise; their sum is the variance, ``None``-free only where 10 such networks exist.
+        """
+        out = np.full(Y.shape[1:], np.nan)
+        for k in range(Y.shape[1]):
+            for j in range(Y.shape[2]):
+                ok = live & np.isfinite(Y[:, k, j])
+                g, y, p = group[ok], Y[ok, k, j], pred[ok, k, j]
+                ids, inv, n = np.unique(g, return_inverse=True, return_counts=True)
+                many = n >= 2
+                if many.sum() < 10:
+                    continue
+                mean = np.bincount(inv, y) / n
+                within = np.bincount(inv, (y - mean[inv]) ** 2)
+                twin_var = within[many].sum() / (n[many] - 1).sum()
+                first = np.unique(inv, return_index=True)[1]
+                fit_var = np.mean((p[first][many] - mean[many]) ** 2 - twin_var / n[many])
+                out[k, j] = np.sqrt(twin_var + max(fit_var, 0.0))
+        self.fitted_error_ = None if np.isnan(out).all() else out
+
+    def fitted_error(self, times, k: int) -> np.ndarray:
+        """:meth:`fit_fitted_error`'s std for training ``k`` at ``times`` (log-time interpolated; inf where
+        unknown, so that ``min`` with it changes nothing)."""
+        e = np.where(np.isfinite(self.fitted_error_[k]), self.fitted_error_[k], np.inf)
+        return np.interp(np.log10(times), np.log10(self.times_), e)
 
     def z(self, level: float) -> np.ndarray:
         """Interval half-width in units of std, ``[training, fitted time]``, from the OOF residuals."""

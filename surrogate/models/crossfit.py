@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["folds", "networks", "cross_fit", "out_of_fold"]
+__all__ = ["folds", "networks", "unseen_by_other_folds", "cross_fit", "out_of_fold"]
 
 
 def folds(cells: Sequence, n_folds: int, random_state: int, by: str = "network") -> np.ndarray:
@@ -42,6 +42,16 @@ def networks(cells: Sequence, chips=None) -> tuple[np.ndarray, np.ndarray]:
     group = np.array([index.setdefault(k, len(index)) for k in keys], dtype=int)
     first = np.unique(group, return_index=True)[1]
     return group, first
+
+
+def unseen_by_other_folds(cells: Sequence, fold_of: np.ndarray) -> np.ndarray:
+    """Per row, whether no twin of its cell (same normal form) sits in another fold: then the member that
+    predicts it out of fold never saw its network, and its error is a new network's. With folds over
+    networks every row is."""
+    folds_of: dict = {}
+    for c, f in zip(cells, fold_of):
+        folds_of.setdefault(c.simplified(), set()).add(int(f))
+    return np.array([len(folds_of[c.simplified()]) == 1 for c in cells])
 
 
 def cross_fit(new_member: Callable, kinds: Sequence[str], cells, chips, times, Y, fold_of,

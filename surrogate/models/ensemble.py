@@ -51,15 +51,16 @@ class Surrogate(ParamsMixin):
         n_folds: folds of the cross-fitting; also the number of members of each kind.
         gnn_params, xgb_params: settings passed to :class:`GNNRegressor` / :class:`XGBRegressor`.
         random_state: seeds folds and members.
-        twins: how cells that compute one network (one normal form) are treated: ``"mean"`` (members
-            learn one row per network, the mean of its twins' measurements; folds over networks, so the
-            calibration sees networks no member saw), ``"fold"`` (every twin a row, twins share a
-            fold) or ``"cell"`` (every twin a row, folds over cells: models saved before v3).
+        twins: how members treat cells that compute one network (one normal form): ``"cell"`` (every
+            twin a row, folds over cells), ``"fold"`` (every twin a row, twins share a fold) or ``"mean"``
+            (one row per network, the mean of its twins' measurements, folds over networks). Whichever,
+            the error is calibrated on the out-of-fold rows whose network the predicting member never
+            saw, and a fitted network's twin gets the error of one (:meth:`Calibrator.fit_fitted_error`).
         progress: show a progress bar while fitting.
     """
 
     def __init__(self, members: Sequence[str] = ("gnn", "xgb"), n_folds: int = 5, gnn_params: dict | None = None,
-                 xgb_params: dict | None = None, random_state: int = 0, twins: str = "mean",
+                 xgb_params: dict | None = None, random_state: int = 0, twins: str = "cell",
                  progress: bool = True):
         self.members = members
         self.n_folds = n_folds
@@ -154,6 +155,21 @@ class Surrogate(ParamsMixin):
             self.knots_ = self.members_["gnn"][0].knots_
         return self._calibrate(cells, Y, oof, fold_of)
 
+    def _fit_fitted_error(self, cells, Y) -> None:
+        """Record the training networks and the error of a new twin of one (single-chip models only: the
+        calibrated in-sample prediction of a row needs its chip)."""
+        self.networks_ = sorted({c.simplified().to_str() for c in cells if not c.is_degenerate})
+        self.__dict__.pop("_fitted_set", None)
+        self.calibrator_.fitted_error_ = None
+        if self.chip_aware_:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pred = np.stack([self.predict(cells, self.times_, training=t).accuracy for t in TRAININGS], axis=1)
+        group = crossfit.networks(cells)[0]
+        self.calibrator_.fit_fitted_error(pred, Y, group, np.array([not c.is_degenerate for c in cells]))
+        self._forget()
+
     def recalibrate(self, ground_truth) -> Surrogate:
         """Fit the calibrator again from the fitted members, without refitting them.
 
@@ -172,13 +188,15 @@ class Surrogate(ParamsMixin):
     def _calibrate(self, cells, Y, oof, fold_of) -> Surrogate:
         """The calibrator, the training cells' shapes and the cross-validated metrics, from ``oof``."""
         degenerate = np.array([c.is_degenerate for c in cells])
-        self.calibrator_, cal, sigma = Calibrator.fit(self.times_, oof, Y, fold_of, ~degenerate)
+        self.calibrator_, cal, sigma = Calibrator.fit(self.times_, oof, Y, fold_of, ~degenerate,
+                                                      crossfit.unseen_by_other_folds(cells, fold_of))
         self.shapes_ = sorted({(s.num_nodes, len(s.edges)) for s in (c.simplified() for c in cells)})
         cal[degenerate] = self.chance_
         half = self.calibrator_.z(0.9) * sigma
         half[degenerate] = 0.0
         self.metrics_ = {"cv": score_table(cal, Y, cal - half, cal + half, TRAININGS),
                          "n_cells": len(set(cells)), "n_rows": len(cells), "n_folds": self.n_folds}
+        self._fit_fitted_error(cells, Y)
         return self
 
     @property
@@ -243,7 +261,8 @@ class Surrogate(ParamsMixin):
         domain = self.__dict__.get("domain_")  # None: saved before domains were recorded
         lookup = Lookup(self._cached.get(chip.hash), lambda forms: self._member_outputs(forms, chip),
                         self._answer, lambda nodes: new_chip or nodes > most,
-                        outside=None if domain is None else domain.outside)
+                        outside=None if domain is None else domain.outside,
+                        fitted=None if new_chip or not self._fitted_forms() else self._is_fitted)
         lookups[key] = lookup
         if len(lookups) > _CHIPS_KEPT:
             lookups.popitem(last=False)
@@ -289,10 +308,22 @@ class Surrogate(ParamsMixin):
         """Mixed raw prediction ``[n, T]``, the cross-kind disagreement ``[n, T]``, the member variance ``[n, T]``."""
         return self.calibrator_.mix(self._raw(self._entries(cells, chip), times, k), k)
 
-    def _answer(self, entries, degenerate, novel, outside, t, k, level):
+    def _fitted_forms(self) -> frozenset:
+        """The normal forms (strings) of the networks the model was fitted on; empty if not recorded."""
+        if "_fitted_set" not in self.__dict__:
+            self._fitted_set = frozenset(self.__dict__.get("networks_") or ())
+        return self._fitted_set
+
+    def _is_fitted(self, keys) -> np.ndarray:
+        forms = self._fitted_forms()
+        return np.fromiter((key in forms for key in keys), dtype=bool, count=len(keys))
+
+    def _answer(self, entries, degenerate, novel, outside, fitted, t, k, level):
         """The :data:`~surrogate.models.lookup.OUTPUTS` ``[n, len(t)]`` from the member outputs of ``n``
-        normal forms: whether each is degenerate, ``novel`` (its interval adds the members' variance), or
-        ``outside`` the fitted domain (its std is widened by :data:`~surrogate.models.domain.WIDENING`)."""
+        normal forms: whether each is degenerate, ``novel`` (its interval adds the members' variance),
+        ``outside`` the fitted domain (its std is widened by :data:`~surrogate.models.domain.WIDENING`), or
+        one of the ``fitted`` networks (its std is at most the error of a new twin of a fitted network,
+        :meth:`~surrogate.models.calibrator.Calibrator.fitted_error`)."""
         cal = self.calibrator_
         lo, hi = self.times_[0], self.times_[-1]
         beyond = np.maximum(np.log10(lo / t), np.log10(t / hi)).clip(min=0)  # decades outside the fitted times
@@ -304,6 +335,8 @@ class Surrogate(ParamsMixin):
         sigma = cal.error(mean[:, None], g, [k])[:, 0] * cal.spread_factor(spread[:, None], [k])[:, 0]
         std = np.sqrt(sigma**2 + novel[:, None] * var) * (1 + 0.5 * np.concatenate([[0], beyond]))
         std[outside] *= _domain.WIDENING  # read here, so that a benchmark can measure without it
+        if fitted.any() and cal.fitted_error_ is not None:
+            std[fitted] = np.minimum(std[fitted], cal.fitted_error(g, k))
         z = np.interp(np.log10(g), np.log10(self.times_), cal.z(level)[k])
         mean[degenerate], std[degenerate] = self.chance_, 0.0
         accuracy, std = mean[:, 1:], std[:, 1:]

@@ -50,18 +50,21 @@ class Lookup:
         cached: the chip's rows from ``cache.npz`` (:func:`~surrogate.models.persistence.read_cache`),
             or ``None``.
         members: normal forms (``Cell``) -> the members' outputs ``{kind: [n, ...]}``.
-        answer: ``(entries, degenerate, novel, outside, t, k, level)`` -> the :data:`OUTPUTS`, each ``[n, T]``.
+        answer: ``(entries, degenerate, novel, outside, fitted, t, k, level)`` -> the :data:`OUTPUTS`, each
+            ``[n, T]``.
         novel: whether a normal form of this many nodes is novel (its interval adds the members'
             disagreement).
         memo_size: normal forms outside the cache kept at most (default :data:`MEMO_SIZE`).
         outside: normal forms (their strings) -> whether each lies outside the model's fitted domain
-            (:meth:`~surrogate.models.domain.Domain.outside`), or ``None`` (none does). Kept per row, so
+            (:meth:`~surrogate.models.domain.Domain.outside`), or ``None`` (none does). ``fitted``: the same
+            for being one of the networks the model was fitted on. Both are kept per row, so
             a cell of the table costs one gather.
     """
 
-    def __init__(self, cached: dict | None, members, answer, novel, memo_size: int | None = None, outside=None):
+    def __init__(self, cached: dict | None, members, answer, novel, memo_size: int | None = None, outside=None,
+                 fitted=None):
         self._members, self._answer, self._is_novel = members, answer, novel
-        self._is_outside = outside
+        self._is_outside, self._is_fitted = outside, fitted
         keys = list(cached["cells"]) if cached else []
         self.size, self.memo_size = len(keys), int(MEMO_SIZE if memo_size is None else memo_size)
         n = self.size + self.memo_size
@@ -74,6 +77,9 @@ class Lookup:
         self.outside = np.zeros(n, dtype=bool)  # per row: the normal form lies outside the fitted domain
         if outside is not None and keys:
             self.outside[:self.size] = outside(keys)
+        self.fitted = np.zeros(n, dtype=bool)  # per row: the normal form is one the model was fitted on
+        if fitted is not None and keys:
+            self.fitted[:self.size] = fitted(keys)
         self.entries = None
         if cached:
             self.entries = {m: np.concatenate([v, np.zeros((self.memo_size, *v.shape[1:]), v.dtype)])
@@ -147,6 +153,7 @@ class Lookup:
                 self.degenerate[slot] = form.is_degenerate
                 self.novel[slot] = self._is_novel(form.num_nodes)
                 self.outside[slot] = self._is_outside is not None and self._is_outside([form._str])[0]
+                self.fitted[slot] = self._is_fitted is not None and self._is_fitted([form._str])[0]
                 self.lru[slot] = None
                 for i, keys in refs:
                     rows[i] = slot
@@ -224,8 +231,8 @@ class Lookup:
 
     def _compute(self, rows, t, k, level) -> np.ndarray:
         entries = {m: e[rows] for m, e in self.entries.items()}
-        return np.stack(self._answer(entries, self.degenerate[rows], self.novel[rows], self.outside[rows], t, k,
-                                     level))
+        return np.stack(self._answer(entries, self.degenerate[rows], self.novel[rows], self.outside[rows],
+                                     self.fitted[rows], t, k, level))
 
     def predict(self, items: list, t: np.ndarray, k: int, level: float) -> tuple[np.ndarray, np.ndarray]:
         """The :data:`OUTPUTS` for ``items`` (as :func:`~surrogate.cells.split_archs` gives them),

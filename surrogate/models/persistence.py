@@ -49,9 +49,10 @@ FIELDS = {
     "shapes": (lambda s: [list(x) for x in s], lambda s: [tuple(x) for x in s]),
     "metrics": (dict, dict),
     "domain": (lambda d: None if d is None else d.to_dict(), lambda d: None if d is None else Domain.from_dict(d)),
+    "networks": (lambda n: None if n is None else list(n), lambda n: None if n is None else list(n)),
 }
 #: Fields a manifest written by an earlier version may lack (read as ``None``).
-OPTIONAL = ("domain",)
+OPTIONAL = ("domain", "networks")
 
 
 def save(model, path, precompute=None) -> Path:
@@ -164,7 +165,7 @@ def load(cls, path):
         raise ValueError(f"{path} was saved with another chip feature layout: {manifest['chip_features']}")
     if "chips" not in manifest:  # written before chip-aware models: one chip
         manifest["chips"] = [manifest["chip"]]
-    settings = {"twins": "cell", **manifest["settings"]}  # saved before v3: twins fitted as cells
+    settings = {"twins": "cell", **manifest["settings"]}  # saved before twins was a setting: as cells
     model = cls(**{**settings, "members": tuple(settings["members"])})
     for key, (_, from_json) in FIELDS.items():
         setattr(model, f"{key}_", from_json(manifest.get(key) if key in OPTIONAL else manifest[key]))
