@@ -68,13 +68,13 @@ class Calibrator:
             rest, own = live & (fold_of != k), live & (fold_of == k)
             cal[own] = _calibrate(_level_maps(mix[rest], Y[rest]), mix[own])
         resid = Y - cal
-        new = live if novel is None else live & novel
-        self.error_at_, self.error_ = _error_tables(cal[new], resid[new])
+        err = _novel_only(resid, novel)
+        self.error_at_, self.error_ = _error_tables(cal[live], err[live])
         sigma = self.error(cal, self.times_)
         spread = _spread(oof)
-        self.spread_at_, self.spread_factor_ = _spread_tables(spread[new], (resid / sigma)[new])
+        self.spread_at_, self.spread_factor_ = _spread_tables(spread[live], (err / sigma)[live])
         sigma = sigma * self.spread_factor(spread)
-        z = resid[new] / sigma[new]
+        z = err[live] / sigma[live]
         self.z_ = np.array([[interval_factors(z[:, k, j]) for j in range(len(self.times_))]
                             for k in range(len(TRAININGS))]).transpose(2, 0, 1)
         return self, cal, sigma
@@ -206,6 +206,23 @@ def _rank_weights(oof: dict, Y: np.ndarray) -> dict:
             scores.append(np.mean(taus) if taus else -np.inf)
         w[k] = grid[int(np.argmax(scores))]
     return {kinds[0]: w, kinds[1]: 1 - w}
+
+
+_MIN_NOVEL = 30  # novel residuals a (training, time) column needs to be calibrated on them alone
+
+
+def _novel_only(resid, novel) -> np.ndarray:
+    """``resid`` with the rows that are not ``novel`` blanked (NaN), per (training, time) column that keeps
+    at least :data:`_MIN_NOVEL` residuals; a column with fewer keeps all its rows."""
+    if novel is None:
+        return resid
+    out = resid.copy()
+    blank = ~np.asarray(novel, dtype=bool)
+    for k in range(resid.shape[1]):
+        for j in range(resid.shape[2]):
+            if np.isfinite(resid[~blank, k, j]).sum() >= _MIN_NOVEL:
+                out[blank, k, j] = np.nan
+    return out
 
 
 def _level_maps(pred, Y) -> list[list[np.ndarray]]:
