@@ -53,8 +53,9 @@ SETTINGS = {
                  {"twins": "cell", "gnn_params": {"min_steps": 0}}),
     "mean-graph": ("one row per network, GNN >= 2,000 steps, neural graph features in XGBoost",
                    {"twins": "mean", "gnn_params": {"min_steps": 2000}}),
-    "v3": ("v3 as shipped: v2's members and folds, neural graph features in XGBoost, the error calibrated on "
-           "rows whose network the member never saw, a fitted network's twin gets the error of one", {}),
+    "novelty": ("v2's members and folds + graph features in XGBoost, error calibrated on rows whose network "
+                "the member never saw, a fitted network's twin gets the error of one", {"novelty": True}),
+    "v3": ("v3 defaults: v2's members, folds and calibration + neural graph features in XGBoost", {}),
     "xgb-v2": ("XGBoost members alone, folds over cells", {"twins": "cell", **_XGB_V2}),
     "xgb-grouped": ("XGBoost members alone, twins share a fold", {"twins": "fold", **_XGB_V2}),
     "xgb-mean": ("XGBoost members alone, one row per network", {"twins": "mean", **_XGB_V2}),

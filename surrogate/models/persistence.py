@@ -165,7 +165,7 @@ def load(cls, path):
         raise ValueError(f"{path} was saved with another chip feature layout: {manifest['chip_features']}")
     if "chips" not in manifest:  # written before chip-aware models: one chip
         manifest["chips"] = [manifest["chip"]]
-    settings = {"twins": "cell", **manifest["settings"]}  # saved before twins was a setting: as cells
+    settings = {"twins": "cell", "novelty": False, **manifest["settings"]}  # saved before these settings
     model = cls(**{**settings, "members": tuple(settings["members"])})
     for key, (_, from_json) in FIELDS.items():
         setattr(model, f"{key}_", from_json(manifest.get(key) if key in OPTIONAL else manifest[key]))
