@@ -108,15 +108,21 @@ def split(name: str, cells, n: int, seed: int):
     raise ValueError(f"unknown split {name!r}")
 
 
+def _predicted(model, sub, training):
+    """``(targets, accuracy, lower, upper)`` of ``model`` on the cells and times of ``sub`` (warnings about
+    cells outside the domain or times outside the fitted ones are the point of a held-out test)."""
+    t = sub.targets(training)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = model.predict(list(t.cells), list(t.times), training=training)
+    return (t, *(np.asarray(getattr(p, k)).reshape(len(t.cells), -1) for k in ("accuracy", "lower", "upper")))
+
+
 def evaluate(model, gt, test) -> dict:
     sub = gt.subset(test)
     out = {}
     for training in ("standard", "hwa"):
-        t = sub.targets(training)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            p = model.predict(list(t.cells), list(t.times), training=training)
-        acc, lo, hi = (np.asarray(getattr(p, k)).reshape(len(t.cells), -1) for k in ("accuracy", "lower", "upper"))
+        t, acc, lo, hi = _predicted(model, sub, training)
         y = t.mean
         inside = (y >= lo) & (y <= hi)
         j = list(t.times).index(DAY)
@@ -145,11 +151,7 @@ def top_table(models: dict, gt, test) -> str:
              "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |"]
     for name, model in models.items():
         for training in ("hwa", "standard"):
-            t = sub.targets(training)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                p = model.predict(list(t.cells), list(t.times), training=training)
-            acc, lo, hi = (np.asarray(getattr(p, k)).reshape(len(t.cells), -1) for k in ("accuracy", "lower", "upper"))
+            t, acc, lo, hi = _predicted(model, sub, training)
             groups: dict = {}
             for i, c in enumerate(t.cells):
                 groups.setdefault(c.simplified(), []).append(i)
