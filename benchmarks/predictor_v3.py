@@ -59,9 +59,10 @@ SETTINGS = {
     "xgb-v2": ("XGBoost members alone, folds over cells", {"twins": "cell", **_XGB_V2}),
     "xgb-grouped": ("XGBoost members alone, twins share a fold", {"twins": "fold", **_XGB_V2}),
     "xgb-mean": ("XGBoost members alone, one row per network", {"twins": "mean", **_XGB_V2}),
-    "xgb-graph": ("XGBoost alone, one row per network, + neural graph features (measured before intervals "
-                  "knew fitted networks)", {"members": ("xgb",)}),
-    "xgb-graph-fitted": ("xgb-graph, and a fitted network's twin gets the interval of one", {"members": ("xgb",)}),
+    "xgb-graph": ("XGBoost alone, one row per network, + neural graph features", {"members": ("xgb",), "twins": "mean"}),
+    "xgb-graph-fitted": ("xgb-graph, novelty on", {"members": ("xgb",), "twins": "mean", "novelty": True}),
+    "xgb-graph-cell": ("XGBoost alone, every twin a row, + neural graph features (the zero-cost rows' base)",
+                       {"members": ("xgb",), "twins": "cell"}),
 }
 
 
@@ -69,9 +70,9 @@ SETTINGS = {
 #: the scores come from ``benchmarks/results/zerocost-nb201.json``, written by ``zerocost_table.py``)
 ZERO_COST = {"xgb-zc": ("synflow", "noise"), "xgb-synflow": ("synflow",), "xgb-noise": ("noise",)}
 SETTINGS.update({
-    "xgb-zc": ("XGBoost alone, v3 features + synflow + noise sensitivity at init", {"members": ("xgb",)}),
-    "xgb-synflow": ("XGBoost alone, v3 features + synflow at init", {"members": ("xgb",)}),
-    "xgb-noise": ("XGBoost alone, v3 features + noise sensitivity at init", {"members": ("xgb",)}),
+    "xgb-zc": ("xgb-graph-cell + synflow + noise sensitivity at init", {"members": ("xgb",), "twins": "cell"}),
+    "xgb-synflow": ("xgb-graph-cell + synflow at init", {"members": ("xgb",), "twins": "cell"}),
+    "xgb-noise": ("xgb-graph-cell + noise sensitivity at init", {"members": ("xgb",), "twins": "cell"}),
 })
 
 
