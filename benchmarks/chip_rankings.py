@@ -34,12 +34,15 @@ def main() -> None:
     parser.add_argument("--data", default="proxy-digits")
     args = parser.parse_args()
     gt = data.load(args.data)
+    name = Path(args.data).stem
+    own = "" if name == "proxy-digits" else f" ({name})"  # another data set's section and figure stand beside
+    figure = FIGURE if not own else FIGURE.with_name(f"chips-{name}.png")
     per_chip = {c: gt.for_chip(c) for c in gt.chips}
     common = set.intersection(*(set(g.cells) for g in per_chip.values()))
     cells = [c for c in per_chip[gt.chips[0]].cells if c in common and not c.is_degenerate]
     lines = [f"Data: `{args.data}` ({gt.profile_name} [{gt.profile_hash}]), the {len(cells)} non-degenerate cells "
              f"measured on all {len(gt.chips)} chips so far (seed 0); date {datetime.date.today()}. Command: "
-             "`PYTHONPATH=. python benchmarks/chip_rankings.py`. Kendall tau against the default chip "
+             f"`PYTHONPATH=. python benchmarks/chip_rankings.py{' --data ' + args.data if own else ''}`. Kendall tau against the default chip "
              f"(`{gt.chips[0]}`) at the same time; 'best kept' = the default chip's best cell at that time is in "
              "this chip's top 5 %.", "",
              "| chip | training | mean @60 s | mean @1 y | mean loss 60 s → 1 y | tau vs default @60 s | "
@@ -59,10 +62,10 @@ def main() -> None:
                          f"{'yes' if best in top else 'no'} |")
     ops_text, fig = _op_effects(gt, per_chip, cells)
     ops_text += "\n\n" + _insights_per_chip(per_chip, cells)
-    fig.savefig(FIGURE, dpi=90)
-    text = "\n".join(lines) + "\n\n" + ops_text + f"\n\n![chips]({FIGURE.relative_to(FIGURE.parents[2])})"
+    fig.savefig(figure, dpi=90)
+    text = "\n".join(lines) + "\n\n" + ops_text + f"\n\n![chips]({figure.relative_to(figure.parents[2])})"
     print(text)
-    write_section("## Chips in the proxy data", text)
+    write_section("## Chips in the proxy data" + own, text)
 
 
 def _insights_per_chip(per_chip, cells) -> str:

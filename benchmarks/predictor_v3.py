@@ -54,7 +54,9 @@ SETTINGS = {
     "mean-graph": ("one row per network, GNN >= 2,000 steps, neural graph features in XGBoost",
                    {"twins": "mean", "gnn_params": {"min_steps": 2000}}),
     "novelty": ("v2's members and folds + graph features in XGBoost, error calibrated on rows whose network "
-                "the member never saw, a fitted network's twin gets the error of one", {"novelty": True}),
+                "the member never saw, scaled down by the twins a cell has in training", {"novelty": True}),
+    "novelty-cap": ("novelty as first built (replaced): a fitted network's twin capped at the in-sample "
+                    "error of one", None),  # its code is gone: its results are kept, it cannot run again
     "v3": ("v3 defaults: v2's members, folds and calibration + neural graph features in XGBoost", {}),
     "xgb-v2": ("XGBoost members alone, folds over cells", {"twins": "cell", **_XGB_V2}),
     "xgb-grouped": ("XGBoost members alone, twins share a fold", {"twins": "fold", **_XGB_V2}),
@@ -183,7 +185,8 @@ def final(out: Path, setting: str = "v3", n: int = 3125, seed: int = 0, recalibr
     test = [c for c in gt.cells if c not in chosen]
     if (out / "manifest.json").is_file():
         model = Surrogate.load(out)
-        if recalibrate:  # this code's calibration on the saved members (untouched)
+        if recalibrate:  # this code's calibration, as the setting asks, on the saved members (untouched)
+            model.novelty = SETTINGS[setting][1].get("novelty", False)
             model.recalibrate(gt.subset(train))
             model.metrics_.pop("train_cells", None)
     else:
@@ -308,6 +311,9 @@ def main() -> None:
     unknown = set(settings) - set(SETTINGS)
     if unknown:
         parser.error(f"unknown settings {sorted(unknown)}; known: {', '.join(SETTINGS)}")
+    gone = [s for s in settings if SETTINGS[s][1] is None]
+    if gone and not args.no_run:
+        parser.error(f"settings {gone} were replaced: only their stored results can be reported (--no-run)")
     results = ({**json.loads(RESULTS.read_text()), **_merge()} if args.no_run
                else run(settings, splits, args.seeds, args.n))
     text = report(results, settings, splits, args.seeds, args.n)

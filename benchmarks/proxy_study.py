@@ -1,6 +1,10 @@
 """Studies on our own ground truth, the proxy data set (issues 10, 12, 13), one part per command.
 
-    PYTHONPATH=. python benchmarks/proxy_study.py PART [--seed 0]
+    PYTHONPATH=. python benchmarks/proxy_study.py PART [--seed 0] [--data proxy-mnist]
+
+``--data`` names the proxy data set (default ``proxy-digits``); another one writes its own sections (the
+data set's name in their titles), results keys and shipped model (``surrogate/shipped/<data>``), so the
+studies of two proxies stand side by side.
 
 Parts (each writes its section of BENCHMARKS.md and its entry of benchmarks/results/proxy-study.json):
 
@@ -38,7 +42,8 @@ from surrogate.models import Surrogate
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "proxy-study.json"
-SHIPPED = ROOT / "surrogate" / "shipped" / "proxy-digits"
+DATA = "proxy-digits"  # --data
+SHIPPED = ROOT / "surrogate" / "shipped" / DATA
 YEAR, MONTH = 31536000.0, 2592000.0
 METRICS = ("kendall", "spearman", "mae", "coverage")
 
@@ -69,9 +74,17 @@ def _table(rows: list[dict], keys: list[str]) -> str:
 
 
 def _header(gt, seed: int, part: str, what: str) -> str:
-    return (f"Data: `proxy-digits` ({gt.profile_name} [{gt.profile_hash}], {len(gt.cells):,} cells); split seed "
+    flag = "" if DATA == "proxy-digits" else f" --data {DATA}"
+    return (f"Data: `{DATA}` ({gt.profile_name} [{gt.profile_hash}], {len(gt.cells):,} cells); split seed "
             f"{seed}; {what}. Machine: {platform.machine()}, {os.cpu_count()} cores; {datetime.date.today()}. "
-            f"Command: `PYTHONPATH=. python benchmarks/proxy_study.py {part} --seed {seed}`.")
+            f"Command: `PYTHONPATH=. python benchmarks/proxy_study.py {part} --seed {seed}{flag}`.")
+
+
+def _section(title: str, text: str) -> None:
+    """``title``'s section for proxy-digits; another data set's is titled with its name."""
+    if DATA != "proxy-digits":
+        title = title.replace("proxy-digits", DATA) if "proxy-digits" in title else f"{title} ({DATA})"
+    write_section(title, text)
 
 
 def part_ship(gt, s, seed):
@@ -85,7 +98,7 @@ def part_ship(gt, s, seed):
         model.metrics_[f"held_out@{chip}"] = scores
         rows += [{"chip": chip, "training": t, "cells": len(part.cells), **_row(scores, t)} for t in scores]
     model.metrics_["train_cells"] = (f"isomorphism split seed {seed}: 80 % of the NB-201 cells and 50 % of the "
-                                     f"other DAG cells of proxy-digits ({len(train)} cells; default chip and "
+                                     f"other DAG cells of {DATA} ({len(train)} cells; default chip and "
                                      "every other chip they were measured on)")
     from surrogate import nb201
 
@@ -93,7 +106,7 @@ def part_ship(gt, s, seed):
     text = _header(gt, seed, "ship", f"trained on {len(train)} cells (all their chips), scored on the "
                    f"{len(test)} held-out cells (NB-201 and other DAGs; per chip those measured on it), averaged "
                    "over the five times") + "\n\n" + _table(rows, ["chip", "training", "cells"])
-    write_section("## The shipped proxy-digits model (held out)", text)
+    _section("## The shipped proxy-digits model (held out)", text)
     return rows
 
 
@@ -129,7 +142,7 @@ def part_top(gt, s, seed):
             "| --- | --- | ---: | ---: | ---: | ---: | ---: |\n"
             + "\n".join(f"| {r['chip']} | {r['training']} | {r['t']} | {r['top cells']} | {r['bias']:+.2f} | "
                         f"{r['coverage']:.2f} | {r['measured top-10 % share']:.2f} |" for r in rows))
-    write_section("## The shipped proxy-digits model where a search looks", text)
+    _section("## The shipped proxy-digits model where a search looks", text)
     return rows
 
 
@@ -160,7 +173,7 @@ def part_anb(gt, s, seed):
                     f"shipped proxy model over the {len(unseen):,} non-degenerate NB-201 cells it was not trained on")
             + "\n\n| training | t (s) | measured proxy vs ANB | predicted proxy vs ANB |\n| --- | ---: | ---: | ---: |\n"
             + "\n".join(f"| {r['training']} | {r['t']} | {r['measured']:.3f} | {r['predicted']:.3f} |" for r in rows))
-    write_section("## (a) Does the proxy rank cells like AnalogNAS-Bench?", text)
+    _section("## (a) Does the proxy rank cells like AnalogNAS-Bench?", text)
     return rows
 
 
@@ -183,7 +196,7 @@ def part_shapes(gt, s, seed):
                      for t in scores]
     text = (_header(gt, seed, "shapes", "default chip; 'NB-201 redrawings' are DAG cells whose network (normal form) "
                     "is an NB-201 training cell's") + "\n\n" + _table(rows, ["trained on", "scored on", "training"]))
-    write_section("## (b) Other DAG shapes, held out", text)
+    _section("## (b) Other DAG shapes, held out", text)
     return rows
 
 
@@ -203,7 +216,7 @@ def part_time(gt, s, seed):
                          **{k: per[f"{YEAR:g}"][k] for k in METRICS}})
     text = (_header(gt, seed, "time", f"default chip; trained on {len(train)} cells, scored at 1 year on "
                     f"{len(test)} held-out cells") + "\n\n" + _table(rows, ["trained on", "training"]))
-    write_section("## (c) Extrapolation in time: 30 days to 1 year", text)
+    _section("## (c) Extrapolation in time: 30 days to 1 year", text)
     return rows
 
 
@@ -219,7 +232,7 @@ def part_chips(gt, s, seed):
                                              sizes=(25, 50, 100, len(s["chip_train"])), seed=seed))
         print(frames[-1][["chip", "method", "n_new", "training", "kendall", "mae"]].to_string(index=False), flush=True)
     rows = pd.concat(frames).to_dict("records")
-    write_section("## Leave one chip out, and cells needed on a new chip", render_chips(gt, s, {seed: rows}))
+    _section("## Leave one chip out, and cells needed on a new chip", render_chips(gt, s, {seed: rows}))
     return rows
 
 
@@ -229,7 +242,8 @@ def render_chips(gt, s, runs: dict) -> str:
     import pandas as pd
 
     saved = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    runs = {**{int(k.split("seed")[1]): v["rows"] for k, v in saved.items() if k.startswith("chips/")}, **runs}
+    runs = {**{int(k.split("seed")[1]): v["rows"] for k, v in saved.items() if k.startswith(_key("chips/"))},
+            **runs}
     df = pd.concat([pd.DataFrame(r).assign(seed=k) for k, r in runs.items()])
     keys = ["chip", "method", "n_new", "training"]
     mean = df.groupby(keys, sort=False)[list(METRICS)].mean()
@@ -249,18 +263,26 @@ def render_chips(gt, s, runs: dict) -> str:
     return head.replace(f"--seed {seeds[0]}", "--seed S") + "\n\n" + "\n".join(lines)
 
 
+def _key(key: str) -> str:
+    """The results key of ``key`` for the data set studied (proxy-digits' keys carry no name)."""
+    return key if DATA == "proxy-digits" else f"{DATA}/{key}"
+
+
 PARTS = {"ship": part_ship, "top": part_top, "anb": part_anb, "shapes": part_shapes, "time": part_time, "chips": part_chips}
 
 
 def main() -> None:
+    global DATA, SHIPPED
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", choices=list(PARTS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", default=DATA, help="the proxy data set (a shipped name or a store file)")
     args = parser.parse_args()
-    gt = data.load("proxy-digits")
+    DATA, SHIPPED = args.data, ROOT / "surrogate" / "shipped" / Path(args.data).stem
+    gt = data.load(args.data)
     rows = PARTS[args.part](gt, splits(gt, args.seed), args.seed)
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    results[f"{args.part}/seed{args.seed}"] = {"date": str(datetime.date.today()), "profile_hash": gt.profile_hash,
+    results[_key(f"{args.part}/seed{args.seed}")] = {"date": str(datetime.date.today()), "profile_hash": gt.profile_hash,
                                                "n_cells": len(gt.cells), "rows": rows}
     RESULTS.write_text(json.dumps(results, indent=1, default=float))
 

@@ -144,6 +144,29 @@ def scale_factor_table(spread, z, bins: int = 5) -> tuple[np.ndarray, np.ndarray
     return at, rms / np.sqrt(np.mean(z[ok] ** 2))
 
 
+#: the fewest training twins of each bucket of :func:`twins_factor_table` (powers of two)
+TWINS_AT = np.array([1, 2, 4, 8, 16, 32])
+
+
+def twins_factor_table(twins, z_all, z_novel, min_rows: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Per (training, time), per bucket of :data:`TWINS_AT`: the 90 % quantile of ``|z|`` of the rows
+    with that many twins in training over the novel rows' (so that the interval covers 90 % of each
+    bucket as of the novel rows), never rising with more twins. A bucket with fewer than
+    ``min_rows`` rows takes the factor of the one below it (the first: 1). ``z_*`` are
+    ``[rows, training, time]``; ``z_all`` are the rows' errors in units of a new network's std."""
+    bucket = np.searchsorted(TWINS_AT, twins, side="right") - 1
+    factor = np.ones(z_all.shape[1:] + (len(TWINS_AT),))
+    for k in range(z_all.shape[1]):
+        for j in range(z_all.shape[2]):
+            ref = np.nanquantile(np.abs(z_novel[:, k, j]), 0.9)
+            prev = 1.0
+            for b in range(len(TWINS_AT)):
+                z = np.abs(z_all[bucket == b, k, j])
+                z = z[np.isfinite(z)]
+                prev = factor[k, j, b] = min(prev, np.quantile(z, 0.9) / ref) if len(z) >= min_rows else prev
+    return TWINS_AT.copy(), factor
+
+
 def interval_factors(z, levels=LEVELS) -> np.ndarray:
     """Two-sided interval half-widths, in units of std, that cover ``levels`` of ``|z|``."""
     z = np.abs(np.asarray(z, dtype=float))

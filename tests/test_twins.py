@@ -1,5 +1,5 @@
 """Predictor v3's twins (cells that compute one network): fitted as one network, folded together, and
-a fitted network's new twin gets the interval of one (issue 21)."""
+a fitted network's new twin gets the error of one, learnt out of fold (issue 21)."""
 
 import numpy as np
 import pytest
@@ -18,20 +18,20 @@ def anb():
 
 @pytest.fixture(scope="module")
 def cells():
-    """200 seeded NB-201 cells, with the twins of the largest class among them (so networks repeat)."""
+    """200 seeded NB-201 cells, with twins of the two largest classes among them (so networks repeat)."""
     allc = nb201.all_cells()
     order = np.random.default_rng(1).permutation(len(allc))
     chosen = [allc[i] for i in order[:200]]
     groups = {}
     for c in allc:
         groups.setdefault(c.simplified(), []).append(c)
-    big = max((g for f, g in groups.items() if not g[0].is_degenerate), key=len)
-    return list(dict.fromkeys(chosen + big[:30]))
+    big = sorted((g for g in groups.values() if not g[0].is_degenerate), key=len)[-2:]
+    return list(dict.fromkeys(chosen + big[1][:30] + big[0][:20]))
 
 
 @pytest.fixture(scope="module")
 def fitted(anb, cells):
-    return Surrogate(twins="mean", novelty=True, **FAST).fit(anb.subset(cells))
+    return Surrogate(novelty=True, **FAST).fit(anb.subset(cells))
 
 
 def test_folds_over_networks_keep_twins_together(cells):
@@ -45,58 +45,71 @@ def test_folds_over_networks_keep_twins_together(cells):
         crossfit.folds(cells, 3, 0, by="twin")
 
 
-def test_members_see_one_row_per_network(fitted, cells):
-    networks = {c.simplified().to_str() for c in cells if not c.is_degenerate}
-    assert fitted.networks_ == sorted(networks)
-    assert fitted.twins == "mean"
+def test_twins_must_be_a_known_setting(anb, cells):
     with pytest.raises(ValueError, match="twins must be"):
-        Surrogate(twins="pairs", **FAST).fit(data.load_analognasbench().subset(cells))
+        Surrogate(twins="pairs", **FAST).fit(anb.subset(cells))
 
 
-def test_fitted_error_recovers_the_twin_noise():
-    rng = np.random.default_rng(0)
-    n_net, per, noise = 60, 4, 1.5
-    truth = rng.uniform(50, 90, n_net)
-    group = np.repeat(np.arange(n_net), per)
-    Y = (truth[group] + noise * rng.standard_normal(len(group)))[:, None, None]
-    cal = Calibrator()
-    cal.times_ = np.array([60.0])
-    cal.fit_fitted_error(truth[group][:, None, None], Y, group, np.ones(len(group), bool))  # a perfect model
-    assert cal.fitted_error_[0, 0] == pytest.approx(noise, rel=0.15)
-    off = truth[group][:, None, None] + 2.0  # a model 2 points off on every network
-    cal.fit_fitted_error(off, Y, group, np.ones(len(group), bool))
-    assert cal.fitted_error_[0, 0] == pytest.approx(np.hypot(noise, 2.0), rel=0.15)
+def _synthetic_oof(n_net=200, per=4, novel_err=4.0, seen_err=1.0, seed=0):
+    """OOF predictions of ``n_net * per`` rows: the first twin of each network novel (no twin in its
+    member's training), off by ``novel_err`` (sd); the others with 1, 2, ... twins, off by
+    ``seen_err`` / sqrt(twins)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(50, 90, n_net * per)
+    twins = np.tile(np.arange(per), n_net)
+    sd = np.where(twins == 0, novel_err, seen_err / np.sqrt(np.maximum(twins, 1)))
+    Y = np.repeat(truth[:, None, None], 2, axis=1)
+    return {"xgb": Y + (sd * rng.standard_normal(len(truth)))[:, None, None]}, Y, twins
 
 
-def test_a_fitted_networks_twin_gets_the_narrower_interval(fitted, cells):
+def test_the_error_shrinks_with_the_twins_seen_in_training():
+    oof, Y, twins = _synthetic_oof()
+    fold_of = np.arange(len(Y)) % 3
+    live = np.ones(len(Y), bool)
+    cal, _, _ = Calibrator.fit([60.0], oof, Y, fold_of, live, twins)
+    new = cal.error(np.full((1, 2, 1), 70.0), [60.0])
+    assert new[0, 0, 0] == pytest.approx(4.0, rel=0.25)  # learnt on the novel rows alone
+    scale = cal.twins_scale(np.array([0, 1, 2, 3, 50]), [60.0])[:, 0, 0]
+    assert scale[0] == 1.0
+    np.testing.assert_allclose(scale[1:3], [1 / 4, 1 / 4 / np.sqrt(2)], rtol=0.25)
+    assert np.all(np.diff(scale) <= 0)  # more twins never widen; 3 and 50 share a bucket or the last
+    pooled, _, _ = Calibrator.fit([60.0], oof, Y, fold_of, live)  # no twins: one table, no scale
+    assert pooled.twins_factor_ is None and np.all(pooled.twins_scale([0, 3], [60.0]) == 1)
+    few = np.where(np.arange(len(Y)) < 10, twins, 0)  # 10 rows with twins: too few to learn from alone
+    assert np.all(Calibrator.fit([60.0], oof, Y, fold_of, live, few)[0].twins_scale(few, [60.0]) == 1)
+
+
+def test_a_fitted_networks_twin_gets_the_scaled_error(fitted, cells):
     allc = nb201.all_cells()
-    fitted_forms = set(fitted.networks_)
-    twin = next(c for c in allc if c.simplified().to_str() in fitted_forms and c not in set(cells))
-    new = next(c for c in allc if c.simplified().to_str() not in fitted_forms and not c.is_degenerate)
-    assert fitted.calibrator_.fitted_error_ is not None
-    p = fitted.predict([twin, new], [60.0, 86400.0])
-    cap = np.array([fitted.calibrator_.fitted_error([60.0, 86400.0], 1)])
-    assert np.all(p.std[0] <= cap[0] + 1e-9)
-    unnarrowed = fitted.with_calibrator(fitted.calibrator_)
-    unnarrowed.calibrator_ = Calibrator.from_manifest({**fitted.calibrator_.to_manifest(), "fitted_error": None})
-    q = unnarrowed.predict([twin, new], [60.0, 86400.0])
-    assert np.allclose(q.std[1], p.std[1])  # a new network is untouched
-    assert np.all(q.std[0] >= p.std[0]) and np.any(q.std[0] > p.std[0])
+    cal = fitted.calibrator_
+    assert cal.twins_factor_ is not None
+    counts = fitted.networks_
+    live = [c for c in cells if not c.is_degenerate]
+    assert counts == {f: sum(c.simplified().to_str() == f for c in live) for f in counts}
+    twin = next(c for c in allc if counts.get(c.simplified().to_str(), 0) >= 2 and c not in set(cells))
+    new = next(c for c in allc if c.simplified().to_str() not in counts and not c.is_degenerate)
+    times = [60.0, 86400.0]
+    p = fitted.predict([twin, new], times)
+    manifest = {**cal.to_manifest(), "twins_at": None, "twins_factor": None}
+    q = fitted.with_calibrator(Calibrator.from_manifest(manifest)).predict([twin, new], times)
+    np.testing.assert_allclose(q.std[1], p.std[1])  # a new network is untouched
+    scale = cal.twins_scale([counts[twin.simplified().to_str()]], times, [1])[0, 0]
+    np.testing.assert_allclose(p.std[0], q.std[0] * scale, rtol=1e-6)
 
 
 def test_networks_and_fitted_error_survive_save_and_load(fitted, tmp_path):
     back = Surrogate.load(fitted.save(tmp_path / "m"))
-    assert back.networks_ == fitted.networks_ and back.twins == "mean"
-    np.testing.assert_allclose(back.calibrator_.fitted_error_, fitted.calibrator_.fitted_error_)
+    assert back.networks_ == fitted.networks_ and back.novelty
+    np.testing.assert_allclose(back.calibrator_.twins_factor_, fitted.calibrator_.twins_factor_)
     some = nb201.all_cells()[:50]
     np.testing.assert_allclose(back.predict(some, 3600.0).std, fitted.predict(some, 3600.0).std, atol=1e-6)
 
 
-def test_rows_whose_twin_sits_in_another_fold_are_not_novel(cells):
+def test_twins_in_other_folds_counts_what_the_member_saw(cells):
     fold_of = crossfit.folds(cells, 3, 0, by="cell")
-    novel = crossfit.unseen_by_other_folds(cells, fold_of)
+    twins = crossfit.twins_in_other_folds(cells, fold_of)
     for i, c in enumerate(cells):
-        others = {fold_of[j] for j, d in enumerate(cells) if d.simplified() == c.simplified()}
-        assert novel[i] == (others == {fold_of[i]})
-    assert not novel.all() and novel.any()
-    assert crossfit.unseen_by_other_folds(cells, crossfit.folds(cells, 3, 0, by="network")).all()
+        assert twins[i] == sum(d.simplified() == c.simplified() and fold_of[j] != fold_of[i]
+                               for j, d in enumerate(cells))
+    assert twins.max() > 1 and (twins == 0).any()
+    assert (crossfit.twins_in_other_folds(cells, crossfit.folds(cells, 3, 0, by="network")) == 0).all()

@@ -354,6 +354,21 @@ def test_recalibration_on_measured_cells_fixes_what_the_validator_found(smoke, t
         recalibrate_on(fixed, measured, how="again")
 
 
+def test_feedback_of_a_saved_model_keeps_its_cache_and_widens_its_domain(smoke, tmp_path):
+    from surrogate.models import Domain
+
+    cached = smoke.train[:40] + smoke.fresh[600:640]
+    saved = surrogate.load(smoke.model.save(tmp_path / "model", precompute=cached))
+    measured = SyntheticOracle(saved).measure(smoke.fresh[:300], 5, saved.profile_).ground_truth
+    fixed = recalibrate_on(saved, measured, how="300 cells")
+    assert fixed.domain_ == Domain.fit(training_cells(fixed))  # the recalibration cells count as fitted
+    out = save_new(fixed, tmp_path / "recalibrated")
+    assert "cache.npz" in json.loads((out / "manifest.json").read_text())["files"]  # listed, so it loads
+    with np.load(out / "cache.npz") as new, np.load(tmp_path / "model" / "cache.npz") as old:
+        assert sorted(new["cells"]) == sorted(old["cells"])
+    np.testing.assert_allclose(surrogate.load(out).predict(cached, 60).accuracy, fixed.predict(cached, 60).accuracy)
+
+
 def test_periodic_rounds_with_a_store_then_feedback_as_a_new_model(smoke, tmp_path, capsys):
     """The loop a cron job runs: `surrogate validate ... --store history.sqlite` again and again (the history
     panel fills from the second round on), then the feedback written as a new model directory."""

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..calibration import LEVELS, apply_level_map, error_table, fit_level_map, interval_factors, scale_factor_table
+from ..calibration import (
+    LEVELS, apply_level_map, error_table, fit_level_map, interval_factors, scale_factor_table, twins_factor_table,
+)
 from ..core import TRAININGS
 
 __all__ = ["Calibrator", "time_weights"]
@@ -22,6 +24,13 @@ __all__ = ["Calibrator", "time_weights"]
 def _to_list(a) -> list:
     return np.asarray(a).tolist()
 
+
+def _optional(convert):
+    return lambda a: None if a is None else convert(a)
+
+
+#: fields a model saved before them lacks
+OPTIONAL = ("twins_at", "twins_factor")
 
 #: The fitted state, once: attribute (with a trailing ``_``) = manifest key -> (to JSON, from JSON).
 FIELDS = {
@@ -35,8 +44,11 @@ FIELDS = {
     "spread_at": (_to_list, np.asarray),  # [training, bins] members' disagreement of each bin
     "spread_factor": (_to_list, np.asarray),  # [training, bins] how much wider the error is there
     "z": (_to_list, np.asarray),  # [levels, training, time] interval half-width, in stds
-    # [training, time] error std of a new twin of a network the model was fitted on (None: not known)
-    "fitted_error": (lambda a: None if a is None else _to_list(a), lambda a: None if a is None else np.asarray(a)),
+    # [buckets] the fewest training twins of each bucket, and [training, time, buckets] how much wider
+    # (or narrower) than a new network's the error of a cell with that many twins in training is
+    # (None: not learnt, every cell gets a new network's error)
+    "twins_at": (_optional(_to_list), _optional(np.asarray)),
+    "twins_factor": (_optional(_to_list), _optional(np.asarray)),
 }
 
 
@@ -48,12 +60,14 @@ class Calibrator:
     """
 
     @classmethod
-    def fit(cls, times, oof: dict, Y, fold_of, live, novel=None) -> tuple[Calibrator, np.ndarray, np.ndarray]:
+    def fit(cls, times, oof: dict, Y, fold_of, live, twins=None) -> tuple[Calibrator, np.ndarray, np.ndarray]:
         """Learn from ``oof`` (kind -> ``[rows, training, time]``) against the measurements ``Y``.
 
-        ``fold_of`` gives each row's fold, ``live`` marks the rows that are not degenerate cells, ``novel``
-        (default: all) the rows whose network no member that predicted them saw: the error, its spread
-        factor and the interval factors are learnt on those alone, so they are a new network's.
+        ``fold_of`` gives each row's fold, ``live`` marks the rows that are not degenerate cells. ``twins``
+        (default: none) counts, per row, the twins (cells of its network) in the training of the member
+        that predicted it: the error, its spread factor and the interval factors are learnt on the rows
+        without one, so they are a new network's, and the other rows give :meth:`twins_scale`, how
+        that error shrinks with the twins a cell has in training.
         Returns the calibrator, and the OOF predictions it calibrated out of sample with their
         std (``[rows, training, time]``, for the cross-validated scores).
         """
@@ -68,7 +82,7 @@ class Calibrator:
             rest, own = live & (fold_of != k), live & (fold_of == k)
             cal[own] = _calibrate(_level_maps(mix[rest], Y[rest]), mix[own])
         resid = Y - cal
-        err = _novel_only(resid, novel)
+        err = _novel_only(resid, None if twins is None else np.asarray(twins) == 0)
         self.error_at_, self.error_ = _error_tables(cal[live], err[live])
         sigma = self.error(cal, self.times_)
         spread = _spread(oof)
@@ -77,6 +91,10 @@ class Calibrator:
         z = err[live] / sigma[live]
         self.z_ = np.array([[interval_factors(z[:, k, j]) for j in range(len(self.times_))]
                             for k in range(len(TRAININGS))]).transpose(2, 0, 1)
+        self.twins_at_ = self.twins_factor_ = None
+        if twins is not None and (np.isnan(err) & ~np.isnan(resid))[live].any():  # calibrated on novel rows
+            self.twins_at_, self.twins_factor_ = twins_factor_table(np.asarray(twins)[live], (resid / sigma)[live], z)
+            sigma = sigma * self.twins_scale(twins)
         return self, cal, sigma
 
     @classmethod
@@ -84,7 +102,7 @@ class Calibrator:
         """The calibrator saved in a model's manifest (see :meth:`to_manifest`)."""
         self = cls()
         for key, (_, from_json) in FIELDS.items():
-            setattr(self, f"{key}_", from_json(manifest.get(key)) if key == "fitted_error" else from_json(manifest[key]))
+            setattr(self, f"{key}_", from_json(manifest.get(key) if key in OPTIONAL else manifest[key]))
         return self
 
     def to_manifest(self) -> dict:
@@ -130,44 +148,28 @@ class Calibrator:
                 out[:, i] += weight[:, j] * np.interp(pred[:, i], self.error_at_[k, j], self.error_[k, j])
         return out
 
+    def twins_scale(self, twins, times=None, trainings=range(len(TRAININGS))) -> np.ndarray:
+        """``[n, len(trainings), len(times)]`` factor on a new network's error for cells with ``twins``
+        cells of their network in training (1 for none, or where it was not learnt); ``times`` default
+        to the fitted ones."""
+        times = self.times_ if times is None else np.asarray(times, dtype=float)
+        twins = np.asarray(twins)
+        out = np.ones((len(twins), len(trainings), len(times)))
+        if getattr(self, "twins_factor_", None) is None:
+            return out
+        bucket = np.searchsorted(self.twins_at_, twins, side="right") - 1  # -1: no twin
+        seen = bucket >= 0
+        weight = time_weights(self.times_, times)
+        for i, k in enumerate(trainings):
+            out[seen, i] = self.twins_factor_[k][:, bucket[seen]].T @ weight.T
+        return out
+
     def spread_factor(self, spread, trainings=range(len(TRAININGS))) -> np.ndarray:
         """How much wider than the table a cell's error is, given its members' disagreement."""
         out = np.ones_like(spread, dtype=float)
         for i, k in enumerate(trainings):
             out[:, i] = np.interp(spread[:, i], self.spread_at_[k], self.spread_factor_[k])
         return out
-
-    def fit_fitted_error(self, pred, Y, group, live) -> None:
-        """The error of a new twin of a fitted network, per (training, time), from the calibrated in-sample
-        predictions ``pred`` of the training rows, their measurements ``Y`` and their networks ``group``.
-
-        A new twin's error is the model's error on its network's mean plus the twin's own deviation. On
-        networks with two or more measured training twins: the twin variance pooled within networks
-        (unbiased), and the squared distance of the prediction from the twins' mean less that mean's own
-        noise; their sum is the variance, ``None``-free only where 10 such networks exist.
-        """
-        out = np.full(Y.shape[1:], np.nan)
-        for k in range(Y.shape[1]):
-            for j in range(Y.shape[2]):
-                ok = live & np.isfinite(Y[:, k, j])
-                g, y, p = group[ok], Y[ok, k, j], pred[ok, k, j]
-                ids, inv, n = np.unique(g, return_inverse=True, return_counts=True)
-                many = n >= 2
-                if many.sum() < 10:
-                    continue
-                mean = np.bincount(inv, y) / n
-                within = np.bincount(inv, (y - mean[inv]) ** 2)
-                twin_var = within[many].sum() / (n[many] - 1).sum()
-                first = np.unique(inv, return_index=True)[1]
-                fit_var = np.mean((p[first][many] - mean[many]) ** 2 - twin_var / n[many])
-                out[k, j] = np.sqrt(twin_var + max(fit_var, 0.0))
-        self.fitted_error_ = None if np.isnan(out).all() else out
-
-    def fitted_error(self, times, k: int) -> np.ndarray:
-        """:meth:`fit_fitted_error`'s std for training ``k`` at ``times`` (log-time interpolated; inf where
-        unknown, so that ``min`` with it changes nothing)."""
-        e = np.where(np.isfinite(self.fitted_error_[k]), self.fitted_error_[k], np.inf)
-        return np.interp(np.log10(times), np.log10(self.times_), e)
 
     def z(self, level: float) -> np.ndarray:
         """Interval half-width in units of std, ``[training, fitted time]``, from the OOF residuals."""

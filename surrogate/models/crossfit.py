@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["folds", "networks", "unseen_by_other_folds", "cross_fit", "out_of_fold"]
+__all__ = ["folds", "networks", "twins_in_other_folds", "cross_fit", "out_of_fold"]
 
 
 def folds(cells: Sequence, n_folds: int, random_state: int, by: str = "network") -> np.ndarray:
@@ -44,14 +44,16 @@ def networks(cells: Sequence, chips=None) -> tuple[np.ndarray, np.ndarray]:
     return group, first
 
 
-def unseen_by_other_folds(cells: Sequence, fold_of: np.ndarray) -> np.ndarray:
-    """Per row, whether no twin of its cell (same normal form) sits in another fold: then the member that
-    predicts it out of fold never saw its network, and its error is a new network's. With folds over
-    networks every row is."""
-    folds_of: dict = {}
+def twins_in_other_folds(cells: Sequence, fold_of: np.ndarray) -> np.ndarray:
+    """Per row, how many twins of its cell (same normal form) sit in other folds: the cells of its network
+    that the member predicting it out of fold saw (0: its error is a new network's). With folds over
+    networks every row has none."""
+    count: dict = {}
     for c, f in zip(cells, fold_of):
-        folds_of.setdefault(c.simplified(), set()).add(int(f))
-    return np.array([len(folds_of[c.simplified()]) == 1 for c in cells])
+        key = c.simplified()
+        count[key, int(f)] = count.get((key, int(f)), 0) + 1
+        count[key] = count.get(key, 0) + 1
+    return np.array([count[c.simplified()] - count[c.simplified(), int(f)] for c, f in zip(cells, fold_of)])
 
 
 def cross_fit(new_member: Callable, kinds: Sequence[str], cells, chips, times, Y, fold_of,

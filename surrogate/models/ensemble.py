@@ -15,6 +15,8 @@ folds keep all rows of a cell together, and any chip can be asked for, including
 
 from __future__ import annotations
 
+from collections import Counter
+
 import hashlib
 import warnings
 from collections import OrderedDict
@@ -55,11 +57,9 @@ class Surrogate(ParamsMixin):
             twin a row, folds over cells), ``"fold"`` (every twin a row, twins share a fold) or ``"mean"``
             (one row per network, the mean of its twins' measurements, folds over networks). Whichever,
             the members are cross-fitted so that every cell gets an out-of-fold prediction.
-        novelty: calibrate the error on the out-of-fold rows whose network the predicting member never
-            saw (a new network's error), and give a fitted network's twin the error of one
-            (:meth:`Calibrator.fit_fitted_error`). Off by default: on AnalogNAS-Bench it made new networks'
-            intervals right and left fitted networks' too narrow for the validator (``BENCHMARKS.md``,
-            "Predictor v3").
+        novelty: learn the error on the out-of-fold rows whose network the predicting member never saw
+            (a new network's), and from the other rows how it shrinks with the twins a cell has in
+            training (:meth:`Calibrator.twins_scale`).
         progress: show a progress bar while fitting.
     """
 
@@ -160,21 +160,6 @@ class Surrogate(ParamsMixin):
             self.knots_ = self.members_["gnn"][0].knots_
         return self._calibrate(cells, Y, oof, fold_of)
 
-    def _fit_fitted_error(self, cells, Y) -> None:
-        """Record the training networks and the error of a new twin of one (single-chip models only: the
-        calibrated in-sample prediction of a row needs its chip)."""
-        self.networks_ = sorted({c.simplified().to_str() for c in cells if not c.is_degenerate})
-        self.__dict__.pop("_fitted_set", None)
-        self.calibrator_.fitted_error_ = None
-        if self.chip_aware_:
-            return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pred = np.stack([self.predict(cells, self.times_, training=t).accuracy for t in TRAININGS], axis=1)
-        group = crossfit.networks(cells)[0]
-        self.calibrator_.fit_fitted_error(pred, Y, group, np.array([not c.is_degenerate for c in cells]))
-        self._forget()
-
     def recalibrate(self, ground_truth) -> Surrogate:
         """Fit the calibrator again from the fitted members, without refitting them.
 
@@ -193,17 +178,20 @@ class Surrogate(ParamsMixin):
     def _calibrate(self, cells, Y, oof, fold_of) -> Surrogate:
         """The calibrator, the training cells' shapes and the cross-validated metrics, from ``oof``."""
         degenerate = np.array([c.is_degenerate for c in cells])
-        novel = crossfit.unseen_by_other_folds(cells, fold_of) if self.novelty else None
-        self.calibrator_, cal, sigma = Calibrator.fit(self.times_, oof, Y, fold_of, ~degenerate, novel)
+        twins = crossfit.twins_in_other_folds(cells, fold_of) if self.novelty else None
+        self.calibrator_, cal, sigma = Calibrator.fit(self.times_, oof, Y, fold_of, ~degenerate, twins)
         self.shapes_ = sorted({(s.num_nodes, len(s.edges)) for s in (c.simplified() for c in cells)})
         cal[degenerate] = self.chance_
         half = self.calibrator_.z(0.9) * sigma
         half[degenerate] = 0.0
         self.metrics_ = {"cv": score_table(cal, Y, cal - half, cal + half, TRAININGS),
                          "n_cells": len(set(cells)), "n_rows": len(cells), "n_folds": self.n_folds}
-        self.networks_, self.calibrator_.fitted_error_ = None, None
-        if self.novelty:
-            self._fit_fitted_error(cells, Y)
+        self.networks_ = None
+        if self.chip_aware_:  # a network fitted on one chip is not fitted on another
+            self.calibrator_.twins_at_ = self.calibrator_.twins_factor_ = None
+        elif self.calibrator_.twins_factor_ is not None:  # network -> its cells in training
+            self.networks_ = dict(sorted(Counter(c.simplified().to_str() for c in cells if not c.is_degenerate).items()))
+        self.__dict__.pop("_fitted_set", None)
         return self
 
     @property
@@ -315,22 +303,24 @@ class Surrogate(ParamsMixin):
         """Mixed raw prediction ``[n, T]``, the cross-kind disagreement ``[n, T]``, the member variance ``[n, T]``."""
         return self.calibrator_.mix(self._raw(self._entries(cells, chip), times, k), k)
 
-    def _fitted_forms(self) -> frozenset:
-        """The normal forms (strings) of the networks the model was fitted on; empty if not recorded."""
+    def _fitted_forms(self) -> dict:
+        """The normal forms (strings) of the networks the model was fitted on, each with its number of
+        training cells; empty if not recorded."""
         if "_fitted_set" not in self.__dict__:
-            self._fitted_set = frozenset(self.__dict__.get("networks_") or ())
+            self._fitted_set = dict(self.__dict__.get("networks_") or {})
         return self._fitted_set
 
     def _is_fitted(self, keys) -> np.ndarray:
+        """Per normal form (string), how many training cells compute it (0: a new network)."""
         forms = self._fitted_forms()
-        return np.fromiter((key in forms for key in keys), dtype=bool, count=len(keys))
+        return np.fromiter((forms.get(key, 0) for key in keys), dtype=int, count=len(keys))
 
     def _answer(self, entries, degenerate, novel, outside, fitted, t, k, level):
         """The :data:`~surrogate.models.lookup.OUTPUTS` ``[n, len(t)]`` from the member outputs of ``n``
         normal forms: whether each is degenerate, ``novel`` (its interval adds the members' variance),
         ``outside`` the fitted domain (its std is widened by :data:`~surrogate.models.domain.WIDENING`), or
-        one of the ``fitted`` networks (its std is at most the error of a new twin of a fitted network,
-        :meth:`~surrogate.models.calibrator.Calibrator.fitted_error`)."""
+        computed by ``fitted`` training cells (its std scaled by
+        :meth:`~surrogate.models.calibrator.Calibrator.twins_scale`)."""
         cal = self.calibrator_
         lo, hi = self.times_[0], self.times_[-1]
         beyond = np.maximum(np.log10(lo / t), np.log10(t / hi)).clip(min=0)  # decades outside the fitted times
@@ -340,10 +330,10 @@ class Surrogate(ParamsMixin):
         pick = np.concatenate([where[:1], where[len(self.times_):]])  # t_ref, then the asked times
         mean, spread, var, g = mean[:, pick], spread[:, pick], var[:, pick], grid[pick]
         sigma = cal.error(mean[:, None], g, [k])[:, 0] * cal.spread_factor(spread[:, None], [k])[:, 0]
+        if fitted.any():
+            sigma = sigma * cal.twins_scale(fitted, g, [k])[:, 0]
         std = np.sqrt(sigma**2 + novel[:, None] * var) * (1 + 0.5 * np.concatenate([[0], beyond]))
         std[outside] *= _domain.WIDENING  # read here, so that a benchmark can measure without it
-        if fitted.any() and cal.fitted_error_ is not None:
-            std[fitted] = np.minimum(std[fitted], cal.fitted_error(g, k))
         z = np.interp(np.log10(g), np.log10(self.times_), cal.z(level)[k])
         mean[degenerate], std[degenerate] = self.chance_, 0.0
         accuracy, std = mean[:, 1:], std[:, 1:]

@@ -57,7 +57,7 @@ class Lookup:
         memo_size: normal forms outside the cache kept at most (default :data:`MEMO_SIZE`).
         outside: normal forms (their strings) -> whether each lies outside the model's fitted domain
             (:meth:`~surrogate.models.domain.Domain.outside`), or ``None`` (none does). ``fitted``: the same
-            for being one of the networks the model was fitted on. Both are kept per row, so
+            for how many of the model's training cells compute each. Both are kept per row, so
             a cell of the table costs one gather.
     """
 
@@ -77,7 +77,7 @@ class Lookup:
         self.outside = np.zeros(n, dtype=bool)  # per row: the normal form lies outside the fitted domain
         if outside is not None and keys:
             self.outside[:self.size] = outside(keys)
-        self.fitted = np.zeros(n, dtype=bool)  # per row: the normal form is one the model was fitted on
+        self.fitted = np.zeros(n, dtype=int)  # per row: the model's training cells of the normal form
         if fitted is not None and keys:
             self.fitted[:self.size] = fitted(keys)
         self.entries = None
@@ -153,7 +153,7 @@ class Lookup:
                 self.degenerate[slot] = form.is_degenerate
                 self.novel[slot] = self._is_novel(form.num_nodes)
                 self.outside[slot] = self._is_outside is not None and self._is_outside([form._str])[0]
-                self.fitted[slot] = self._is_fitted is not None and self._is_fitted([form._str])[0]
+                self.fitted[slot] = 0 if self._is_fitted is None else self._is_fitted([form._str])[0]
                 self.lru[slot] = None
                 for i, keys in refs:
                     rows[i] = slot

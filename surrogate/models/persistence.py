@@ -49,7 +49,8 @@ FIELDS = {
     "shapes": (lambda s: [list(x) for x in s], lambda s: [tuple(x) for x in s]),
     "metrics": (dict, dict),
     "domain": (lambda d: None if d is None else d.to_dict(), lambda d: None if d is None else Domain.from_dict(d)),
-    "networks": (lambda n: None if n is None else list(n), lambda n: None if n is None else list(n)),
+    "networks": (lambda n: None if n is None else dict(n),  # normal form -> its training cells
+                 lambda n: None if n is None else dict(n) if isinstance(n, dict) else dict.fromkeys(n, 1)),
 }
 #: Fields a manifest written by an earlier version may lack (read as ``None``).
 OPTIONAL = ("domain", "networks")

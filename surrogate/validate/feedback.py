@@ -10,8 +10,10 @@ untouched:
 1. the level: per (training, fitted time), a monotone correction of the predicted accuracy, the
    Huber-weighted shift of the measurements in bins of the prediction (the estimate the verdict's
    robust tests use), composed into the level maps;
-2. the spread: per bin, the error table is scaled so that the clipped squared z of the measurements
-   has its Gaussian mean (what the robust dispersion test checks);
+2. the spread: for a model calibrated with novelty, first how the error shrinks with a cell's twins
+   in training (:func:`~surrogate.calibration.twins_factor_table`, on the measured cells); then per
+   bin, the error table is scaled so that the clipped squared z of the measurements has its Gaussian
+   mean (what the robust dispersion test checks);
 3. the intervals: the interval factors are the quantiles of ``|z|`` of the measurements.
 
 The cells used are recorded in ``metrics_["recalibration_cells"]``, so a validation round never
@@ -136,7 +138,17 @@ def recalibrate_on(model, measured: GroundTruth, *, how: str, bins=BINS, clip: f
             at = np.maximum.accumulate(at) + np.arange(nb) * 1e-6
             cal_new.level_maps_[k][j] = _compose(old.level_maps_[k][j], at, _monotone_shift(at, shift, size))
 
-    # 2. the spread, at the new level (a fresh copy each time: a model keeps the answers it gave)
+    # 2a. how the error shrinks with a cell's twins in training, relearnt on the measured cells (a model
+    # calibrated with novelty: out of fold, a member's rows are not spread over twins as new cells are)
+    if getattr(old, "twins_factor_", None) is not None:
+        twins = base._is_fitted([c.simplified().to_str() for c in cells])
+        P, S = _predict(base.with_calibrator(cal_new), cells, times)
+        z = (Y - P) / S * old.twins_scale(twins)  # in units of a new network's std
+        if (twins == 0).sum() >= 20 * (len(bins) - 1):
+            cal_new.twins_at_, cal_new.twins_factor_ = cal.twins_factor_table(
+                twins, z, np.where((twins == 0)[:, None, None], z, np.nan))
+
+    # 2b. the spread, at the new level (a fresh copy each time: a model keeps the answers it gave)
     P, S = _predict(base.with_calibrator(cal_new), cells, times)
     n_bins = len(bins) - 1
     error_at = np.zeros((len(TRAININGS), len(times), n_bins))
@@ -163,6 +175,9 @@ def recalibrate_on(model, measured: GroundTruth, *, how: str, bins=BINS, clip: f
     before = _from_dict(earlier) if isinstance(earlier, dict) else []
     note = how if not before else f"{earlier.get('how')}; then {how}"
     new.metrics_["recalibration_cells"] = cell_record(before + list(cells), note)  # every one stays in-sample
+    from ..models.domain import Domain
+
+    new.domain_ = Domain.fit(list(fitted) + list(cells))  # what the model has now been calibrated on
     new.metrics_["recalibrated"] = {
         "date": _dt.date.today().isoformat(), "from": model_identity(base), "n_cells": len(cells),
         "how": how, "bins": [float(b) for b in bins], "clip": float(clip),
@@ -176,17 +191,17 @@ def recalibrate_on(model, measured: GroundTruth, *, how: str, bins=BINS, clip: f
 def save_new(model, out, precompute=None) -> Path:
     """``model.save(out)``, refusing a directory that exists and is not empty (never over an old model).
 
-    Without ``precompute``, the cache of member outputs the model was loaded with is copied along: the
-    members are the same, so are their outputs.
+    Without ``precompute``, the cells of the cache the model was loaded with are precomputed again (the
+    members are the same, so the cache holds their outputs for the same cells, listed in the manifest).
     """
-    import shutil
-
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{os.fspath(out)} exists and is not empty: the feedback is written as a new model "
                          "directory, never over an old one")
-    path = model.save(out, precompute=precompute)
     cache = vars(unwrap(model)).get("_cache_file")
     if precompute is None and cache is not None and Path(cache).is_file():
-        shutil.copyfile(cache, path / "cache.npz")
-    return path
+        from ..cells import Cell
+
+        with np.load(cache, allow_pickle=False) as saved:
+            precompute = [Cell.from_dag_str(str(key)) for key in saved["cells"]]
+    return model.save(out, precompute=precompute)
