@@ -57,10 +57,32 @@ def main() -> None:
                 lines.append(f"| {chip} | {training} | {np.isfinite(pooled.mean[:, j]).sum()} | {t:g} | "
                              f"{np.nanmean(pooled.mean[:, j]):.1f} | {np.nanstd(pooled.mean[:, j]):.2f} | "
                              f"{np.nanmedian(seed0.std[:, j]):.2f} | {tau} | {mae} |")
-    text = "\n".join(lines)
+    text = "\n".join(lines) + "\n\n" + against_anb(gt)
     print(text)
     title = "## Proxy data set: spread and noise ceiling"
     write_section(title if args.data == "proxy-digits" else f"{title} ({args.data})", text)
+
+
+def against_anb(gt) -> str:
+    """Kendall tau against AnalogNAS-Bench (HWA, default chip, seed 0) on the non-degenerate NB-201
+    cells, beside parameter count on the same cells (the baseline of issue 18)."""
+    from surrogate import nb201
+
+    anb = data.load("anb-cifar10")
+    part = gt.for_chip(gt.chips[0])
+    cells = [c for c in part.cells if c.is_nb201 and not c.is_degenerate]
+    ours, theirs = part.subset(cells).targets("hwa", seed=0), anb.subset(cells).targets("hwa")
+    params = nb201.macro_cost(cells)[0].astype(float)
+    rows = ["| t (s) | cells | proxy vs AnalogNAS-Bench | parameter count vs AnalogNAS-Bench |", "| ---: | ---: | ---: | ---: |"]
+    for j, t in enumerate(theirs.times):
+        if t not in ours.times:
+            continue
+        a, b = ours.mean[:, list(ours.times).index(t)], theirs.mean[:, j]
+        ok = np.isfinite(a) & np.isfinite(b)
+        rows.append(f"| {t:g} | {ok.sum()} | {kendalltau(a[ok], b[ok]).statistic:.3f} | "
+                    f"{kendalltau(params[ok], b[ok]).statistic:.3f} |")
+    return ("HWA accuracy on the default chip, seed 0, Kendall tau against AnalogNAS-Bench's HWA accuracy at the "
+            f"same time, on the {len(cells)} non-degenerate NB-201 cells measured:\n\n" + "\n".join(rows))
 
 
 if __name__ == "__main__":
