@@ -33,3 +33,21 @@ def test_a_stored_cell_is_reproduced(proxy):
         want = stored.loc[(training, t)]
         assert abs(mean - want["accuracy"]) <= 3 * max(want["std"], 0.5), (training, t, mean, want["accuracy"])
     assert np.isfinite(again.extras["digital"])
+
+
+def test_every_cell_file_of_the_data_set_plan_reads():
+    """The phases' cell files predate the strict NB-201 reader: all of them must still read (the DAG
+    phase once stopped on its first line), NB-201 files as NB-201 cells, the DAG file as 5-7-node DAGs."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmark_data" / "simulate_proxy.py"
+    spec = importlib.util.spec_from_file_location("simulate_proxy", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name in ("all-chips", "seed1", "nb201"):
+        cells = module.read_cells(name, None)
+        assert cells and all(c.is_nb201 for c in cells), name
+    dags = module.read_cells("dags", None)
+    assert len(dags) >= 150 and all(5 <= c.num_nodes <= 7 and not c.is_nb201 for c in dags)
+    assert len(module.read_cells("dags", 10)) == 10

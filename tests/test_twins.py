@@ -97,7 +97,7 @@ def test_a_fitted_networks_twin_gets_the_scaled_error(fitted, cells):
     np.testing.assert_allclose(p.std[0], q.std[0] * scale, rtol=1e-6)
 
 
-def test_networks_and_fitted_error_survive_save_and_load(fitted, tmp_path):
+def test_networks_and_the_twins_scale_survive_save_and_load(fitted, tmp_path):
     back = Surrogate.load(fitted.save(tmp_path / "m"))
     assert back.networks_ == fitted.networks_ and back.novelty
     np.testing.assert_allclose(back.calibrator_.twins_factor_, fitted.calibrator_.twins_factor_)

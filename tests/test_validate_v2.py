@@ -366,7 +366,8 @@ def test_feedback_of_a_saved_model_keeps_its_cache_and_widens_its_domain(smoke, 
     assert "cache.npz" in json.loads((out / "manifest.json").read_text())["files"]  # listed, so it loads
     with np.load(out / "cache.npz") as new, np.load(tmp_path / "model" / "cache.npz") as old:
         assert sorted(new["cells"]) == sorted(old["cells"])
-    np.testing.assert_allclose(surrogate.load(out).predict(cached, 60).accuracy, fixed.predict(cached, 60).accuracy)
+    back = surrogate.load(out).predict(cached, 60).accuracy
+    np.testing.assert_allclose(back, fixed.predict(cached, 60).accuracy)
 
 
 def test_periodic_rounds_with_a_store_then_feedback_as_a_new_model(smoke, tmp_path, capsys):

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..calibration import (
-    LEVELS, apply_level_map, error_table, fit_level_map, interval_factors, scale_factor_table, twins_factor_table,
+    LEVELS, apply_level_map, error_table, fit_level_map, interval_factors, scale_factor_table,
+    twins_factor_table,
 )
 from ..core import TRAININGS
 
@@ -93,7 +94,8 @@ class Calibrator:
                             for k in range(len(TRAININGS))]).transpose(2, 0, 1)
         self.twins_at_ = self.twins_factor_ = None
         if twins is not None and (np.isnan(err) & ~np.isnan(resid))[live].any():  # calibrated on novel rows
-            self.twins_at_, self.twins_factor_ = twins_factor_table(np.asarray(twins)[live], (resid / sigma)[live], z)
+            self.twins_at_, self.twins_factor_ = twins_factor_table(np.asarray(twins)[live], (resid / sigma)[live],
+                                                                    z, _MIN_NOVEL)
             sigma = sigma * self.twins_scale(twins)
         return self, cal, sigma
 

@@ -190,7 +190,8 @@ class Surrogate(ParamsMixin):
         if self.chip_aware_:  # a network fitted on one chip is not fitted on another
             self.calibrator_.twins_at_ = self.calibrator_.twins_factor_ = None
         elif self.calibrator_.twins_factor_ is not None:  # network -> its cells in training
-            self.networks_ = dict(sorted(Counter(c.simplified().to_str() for c in cells if not c.is_degenerate).items()))
+            counts = Counter(c.simplified().to_str() for c in cells if not c.is_degenerate)
+            self.networks_ = dict(sorted(counts.items()))
         self.__dict__.pop("_fitted_set", None)
         return self
 
