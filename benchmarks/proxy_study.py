@@ -227,10 +227,19 @@ def part_chips(gt, s, seed):
         return Surrogate(n_folds=3, random_state=seed, progress=False)
 
     frames = []
-    for chip in gt.chips:
+    for chip in gt.chips:  # each chip's rows are saved when done: a killed run resumes at the next chip
+        key = _key(f"chips-partial/seed{seed}/{chip}")
+        saved = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        same = key in saved and (saved[key]["profile_hash"], saved[key]["n_cells"]) == (gt.profile_hash, len(gt.cells))
+        if same:
+            frames.append(pd.DataFrame(saved[key]["rows"]))
+            continue
         frames.append(research.chip_transfer(gt, chip, s["chip_train"], s["chip_test"], factory,
                                              sizes=(25, 50, 100, len(s["chip_train"])), seed=seed))
         print(frames[-1][["chip", "method", "n_new", "training", "kendall", "mae"]].to_string(index=False), flush=True)
+        saved[key] = {"date": str(datetime.date.today()), "profile_hash": gt.profile_hash,
+                      "n_cells": len(gt.cells), "rows": frames[-1].to_dict("records")}
+        RESULTS.write_text(json.dumps(saved, indent=1, default=float))
     rows = pd.concat(frames).to_dict("records")
     _section("## Leave one chip out, and cells needed on a new chip", render_chips(gt, s, {seed: rows}))
     return rows

@@ -15,11 +15,9 @@ folds keep all rows of a cell together, and any chip can be asked for, including
 
 from __future__ import annotations
 
-from collections import Counter
-
 import hashlib
 import warnings
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -192,7 +190,7 @@ class Surrogate(ParamsMixin):
         elif self.calibrator_.twins_factor_ is not None:  # network -> its cells in training
             counts = Counter(c.simplified().to_str() for c in cells if not c.is_degenerate)
             self.networks_ = dict(sorted(counts.items()))
-        self.__dict__.pop("_fitted_set", None)
+        self.__dict__.pop("_fitted_counts", None)
         return self
 
     @property
@@ -307,9 +305,9 @@ class Surrogate(ParamsMixin):
     def _fitted_forms(self) -> dict:
         """The normal forms (strings) of the networks the model was fitted on, each with its number of
         training cells; empty if not recorded."""
-        if "_fitted_set" not in self.__dict__:
-            self._fitted_set = dict(self.__dict__.get("networks_") or {})
-        return self._fitted_set
+        if "_fitted_counts" not in self.__dict__:
+            self._fitted_counts = dict(self.__dict__.get("networks_") or {})
+        return self._fitted_counts
 
     def _is_fitted(self, keys) -> np.ndarray:
         """Per normal form (string), how many training cells compute it (0: a new network)."""
