@@ -375,8 +375,8 @@ def part_shipped(model_path, ship: bool, quick: bool = False) -> None:
              f"{int(np.ceil(0.01 * len(held)))} cells of all held-out cells and "
              f"{int(np.ceil(0.01 * len(eval_cells)))} of the evaluation half, so K = 32 and 64 exhaust it within "
              "a few rounds and later rounds re-measure it: the rounds are not independent). `exh.`: rounds that "
-             "re-measured cells. Before v2 (commit 4befc0c: independent rounds, plain tests) the same model was "
-             "flagged 6/40 (K = 8), 9/40 (16), 13/40 (32), 24/40 (64).", ""]
+             "re-measured cells. Before v2 (commit 4befc0c: independent rounds, plain tests) the model shipped "
+             "then (v2's members) was flagged 6/40 (K = 8), 9/40 (16), 13/40 (32), 24/40 (64).", ""]
     lines += _rate_table(rates)
     lines += ["", f"The recalibrated model against draws from its own predictive distribution (SyntheticOracle, "
               f"robust verdict), the same rounds: flagged {null[32]}/{len(seeds)} at K = 32, {null[64]}/{len(seeds)} "
