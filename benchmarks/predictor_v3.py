@@ -98,6 +98,26 @@ def _with_zero_cost(scores: tuple):
     xgb_module.XGBRegressor = ZeroCostXGB if scores else base
 
 
+#: settings whose members differ by more than their folds and seeds (an ablation only: member f of each kind
+#: takes entry f of its grid, so five folds span it)
+DIVERSE = {"gnn": {"hidden": (32, 48, 64, 96, 128), "rank_loss": (0.0, 2.0, 4.0, 6.0, 8.0)},
+           "xgb": {"max_depth": (3, 4, 5, 6, 8), "colsample_bytree": (0.3, 0.4, 0.5, 0.6, 0.8)}}
+SETTINGS["diverse"] = ("v3 with diverse members: GNN width 32-128 and rank-loss weight 0-8, XGBoost depth 3-8 "
+                       "and column share 0.3-0.8, one grid entry per fold", {})
+
+
+def _with_diverse_members(on: bool):
+    """Make each fold's members take their own entry of :data:`DIVERSE` (monkeypatched for the ablation)."""
+    base = Surrogate.__dict__.get("_base_new_member") or Surrogate._new_member
+    Surrogate._base_new_member = base
+
+    def new_member(self, kind, fold):
+        member = base(self, kind, fold)
+        return member.set_params(**{k: grid[fold % len(grid)] for k, grid in DIVERSE[kind].items()})
+
+    Surrogate._new_member = new_member if on else base
+
+
 def split(name: str, cells, n: int, seed: int):
     if name == "iso":
         return research.isomorphism_split(cells, n / len(cells), seed)
@@ -224,6 +244,7 @@ def run(settings, splits, seeds, n) -> dict:
                 if key in results:
                     continue
                 _with_zero_cost(ZERO_COST.get(name, ()))
+                _with_diverse_members(name == "diverse")
                 start = time.process_time()
                 model = Surrogate(random_state=seed, progress=False, **SETTINGS[name][1]).fit(gt.subset(train))
                 fit_s = time.process_time() - start

@@ -382,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the store. Cells already stored for the profile and seed are skipped, so rerunning resumes.",
     )
     p.add_argument("--profile", required=True, metavar="NAME|FILE",
-                   help="built-in profile (anb-cifar10, proxy-digits, smoke) or a JSON profile file")
+                   help="built-in profile (anb-cifar10, proxy-digits, proxy-mnist, smoke) or a JSON profile file")
     p.add_argument("--cells", required=True, metavar="sample:N|all|CELL|FILE",
                    help="'sample:N' (seeded, prefix-stable), 'all', one NB-201 string, or a file of them")
     p.add_argument("--seed", type=int, default=0, help="training seed; also seeds sample:N (default 0)")
