@@ -41,7 +41,7 @@ def main() -> None:
     common = set.intersection(*(set(g.cells) for g in per_chip.values()))
     cells = [c for c in per_chip[gt.chips[0]].cells if c in common and not c.is_degenerate]
     lines = [f"Data: `{args.data}` ({gt.profile_name} [{gt.profile_hash}]), the {len(cells)} non-degenerate cells "
-             f"measured on all {len(gt.chips)} chips so far (seed 0); date {datetime.date.today()}. Command: "
+             f"measured on all {len(gt.chips)} chips (seed 0); date {datetime.date.today()}. Command: "
              f"`PYTHONPATH=. python benchmarks/chip_rankings.py{' --data ' + args.data if own else ''}`. "
              "Kendall tau against the default chip "
              f"(`{gt.chips[0]}`) at the same time; 'best kept' = the default chip's best cell at that time is in "

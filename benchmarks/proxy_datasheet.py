@@ -65,24 +65,35 @@ def main() -> None:
 
 def against_anb(gt) -> str:
     """Kendall tau against AnalogNAS-Bench (HWA, default chip, seed 0) on the non-degenerate NB-201
-    cells, beside parameter count on the same cells (the baseline of issue 18)."""
+    cells, beside parameter count (the baseline of issue 18) and, for another proxy, `proxy-digits`
+    on the same cells (the recipe it replaces)."""
     from surrogate import nb201
 
     anb = data.load("anb-cifar10")
     part = gt.for_chip(gt.chips[0])
+    old = None if gt.profile_name == "proxy-digits" else data.load("proxy-digits").for_chip(gt.chips[0])
     cells = [c for c in part.cells if c.is_nb201 and not c.is_degenerate]
+    if old is not None:
+        cells = [c for c in cells if c in set(old.cells)]
     ours, theirs = part.subset(cells).targets("hwa", seed=0), anb.subset(cells).targets("hwa")
+    before = old.subset(cells).targets("hwa", seed=0) if old is not None else None
     params = nb201.macro_cost(cells)[0].astype(float)
-    rows = ["| t (s) | cells | proxy vs AnalogNAS-Bench | parameter count vs AnalogNAS-Bench |", "| ---: | ---: | ---: | ---: |"]
+    rows = ["| t (s) | cells | proxy vs AnalogNAS-Bench | parameter count vs AnalogNAS-Bench"
+            + (" | proxy-digits vs AnalogNAS-Bench |" if old is not None else " |"),
+            "| ---: | ---: | ---: | ---: |" + (" ---: |" if old is not None else "")]
     for j, t in enumerate(theirs.times):
         if t not in ours.times:
             continue
         a, b = ours.mean[:, list(ours.times).index(t)], theirs.mean[:, j]
         ok = np.isfinite(a) & np.isfinite(b)
-        rows.append(f"| {t:g} | {ok.sum()} | {kendalltau(a[ok], b[ok]).statistic:.3f} | "
-                    f"{kendalltau(params[ok], b[ok]).statistic:.3f} |")
+        row = (f"| {t:g} | {ok.sum()} | {kendalltau(a[ok], b[ok]).statistic:.3f} | "
+               f"{kendalltau(params[ok], b[ok]).statistic:.3f} |")
+        if old is not None:
+            row += f" {kendalltau(before.mean[ok, list(before.times).index(t)], b[ok]).statistic:.3f} |"
+        rows.append(row)
+    where = " (all of them also in proxy-digits)" if old is not None else ""
     return ("HWA accuracy on the default chip, seed 0, Kendall tau against AnalogNAS-Bench's HWA accuracy at the "
-            f"same time, on the {len(cells)} non-degenerate NB-201 cells measured:\n\n" + "\n".join(rows))
+            f"same time, on the {len(cells)} non-degenerate NB-201 cells measured{where}:\n\n" + "\n".join(rows))
 
 
 if __name__ == "__main__":

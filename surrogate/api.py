@@ -10,7 +10,7 @@ __all__ = ["SHIPPED", "load", "predict", "rank"]
 
 _HERE = Path(__file__).parent / "shipped"
 #: Models that ship with the package, by name.
-SHIPPED = {"anb-cifar10": _HERE / "anb-cifar10", "proxy-digits": _HERE / "proxy-digits"}
+SHIPPED = {name: _HERE / name for name in ("anb-cifar10", "proxy-digits", "proxy-mnist")}
 DEFAULT = "anb-cifar10"
 _loaded: dict[str, Surrogate] = {}
 

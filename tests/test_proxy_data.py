@@ -1,4 +1,4 @@
-"""The shipped proxy data set opens, keeps chips apart, and one stored cell is reproduced from its recipe."""
+"""The shipped proxy data sets open, keep chips apart, and one stored cell is reproduced from its recipe."""
 
 import numpy as np
 import pytest
@@ -8,13 +8,13 @@ from surrogate.chips import CHIPS
 from surrogate.simulate import get_profile, simulate_cell
 
 
-@pytest.fixture(scope="module")
-def proxy():
-    return data.load("proxy-digits")
+@pytest.fixture(scope="module", params=["proxy-digits", "proxy-mnist"])
+def proxy(request):
+    return data.load(request.param)
 
 
 def test_opens_with_its_recipe_and_chips(proxy):
-    assert proxy.profile_hash == get_profile("proxy-digits").hash  # the built-in profile is the recorded recipe
+    assert proxy.profile_hash == get_profile(proxy.profile_name).hash  # the built-in profile is the recorded recipe
     assert proxy.chips == ["anb-pcm", "pcm-noisy", "pcm-6bit", "pcm-nocomp", "reram-cmo"]
     assert all(proxy.chip_spec(c) == CHIPS[c].to_dict() for c in proxy.chips)
     assert proxy.times.tolist() == [60.0, 3600.0, 86400.0, 2592000.0, 31536000.0]
@@ -24,7 +24,7 @@ def test_opens_with_its_recipe_and_chips(proxy):
 
 def test_a_stored_cell_is_reproduced(proxy):
     cell = proxy.cells[0]
-    again = simulate_cell("proxy-digits", cell, 0, chips=["anb-pcm"])
+    again = simulate_cell(proxy.profile_name, cell, 0, chips=["anb-pcm"])
     stored = proxy.for_chip("anb-pcm").subset([cell]).to_frame()
     stored = stored[stored["seed"] == 0].set_index(["training", "t_inference"])
     # bit for bit on the CPU model that stored it; on another the float kernels round differently, the

@@ -54,8 +54,9 @@ def test_the_wheel_holds_models_data_and_profiles(wheel_env):
 
     names = set(zipfile.ZipFile(wheel_env[3]).namelist())
     for needed in ("surrogate/shipped/anb-cifar10/manifest.json", "surrogate/shipped/proxy-digits/cache.npz",
-                   "surrogate/data/shipped/proxy-digits.sqlite", "surrogate/data/shipped/checksums.json",
-                   "surrogate/profiles/anb-cifar10.json"):
+                   "surrogate/shipped/proxy-mnist/manifest.json", "surrogate/data/shipped/proxy-digits.sqlite",
+                   "surrogate/data/shipped/proxy-mnist.sqlite", "surrogate/data/shipped/checksums.json",
+                   "surrogate/profiles/anb-cifar10.json", "surrogate/profiles/proxy-mnist.json"):
         assert needed in names
 
 
@@ -74,12 +75,13 @@ def test_cli_data_sets_and_models_from_the_wheel(wheel_env):
                "--sample", "8", "--out", str(wheel_env[2] / "val"), "--quiet")
     assert out.returncode in (0, 1) and (wheel_env[2] / "val" / "report.json").is_file(), out.stderr
     code = ("import surrogate, surrogate.data as d\n"
-            "for name in ('anb-cifar10', 'proxy-digits'):\n"
+            "for name in ('anb-cifar10', 'proxy-digits', 'proxy-mnist'):\n"
             "    gt = d.load(name); m = surrogate.load(name)\n"
             "    print(name, len(gt.cells), float(m.predict(gt.cells[:3], 86400).accuracy.mean()) > 0)\n")
     out = _run(wheel_env, "-c", code)
     assert out.returncode == 0, out.stderr
     assert "anb-cifar10 15625 True" in out.stdout and "proxy-digits 1240 True" in out.stdout
+    assert "proxy-mnist 750 True" in out.stdout
 
 
 def test_a_notebook_runs_against_the_wheel(wheel_env):
