@@ -74,7 +74,8 @@ def against_anb(gt) -> str:
     old = None if gt.profile_name == "proxy-digits" else data.load("proxy-digits").for_chip(gt.chips[0])
     cells = [c for c in part.cells if c.is_nb201 and not c.is_degenerate]
     if old is not None:
-        cells = [c for c in cells if c in set(old.cells)]
+        both = set(old.cells)
+        cells = [c for c in cells if c in both]
     ours, theirs = part.subset(cells).targets("hwa", seed=0), anb.subset(cells).targets("hwa")
     before = old.subset(cells).targets("hwa", seed=0) if old is not None else None
     params = nb201.macro_cost(cells)[0].astype(float)

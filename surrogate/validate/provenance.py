@@ -8,7 +8,7 @@ Three forms are read:
 - ``"sample:N (seed S) of DATA"``: what ``surrogate fit`` writes (the first N of a seeded
   permutation of the NB-201 space, :func:`~surrogate.simulate.resolve_cells`);
 - ``"isomorphism split seed S: P % of the NB-201 cells and Q % of the other DAG cells of DATA
-  (N cells; ...)"``: what ``benchmarks/proxy_study.py`` writes for the shipped ``proxy-digits``
+  (N cells; ...)"``: what ``benchmarks/proxy_study.py`` wrote for the shipped ``proxy-digits``
   model; reproduced from the data set and :func:`~surrogate.research.isomorphism_split`, and
   checked against N;
 - a dict ``{"how": text, "n": N, "anb": "220421,...", "cells": [...]}``: the cells written out
